@@ -1,0 +1,64 @@
+# The two commands in the README, `make run` and `make test`, do all of their
+# own set-up on a fresh clone: virtualenv, dependencies, migrations, demo data.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hotel
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test lint format migrate worker beat check-services install clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Serves http://127.0.0.1:8000. With no environment: SQLite, local-memory cache
+# and eager Celery. With DATABASE_URL, REDIS_URL and CELERY_BROKER_URL set: the
+# real services, and a Celery worker with beat runs beside the server.
+run: $(STAMP)
+	mkdir -p var
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@if [ -n "$$CELERY_BROKER_URL" ]; then \
+		echo "Starting a Celery worker with beat on $$CELERY_BROKER_URL"; \
+		$(BIN)/celery -A config worker --beat --loglevel=INFO --concurrency=2 & \
+		trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+		$(PY) manage.py runserver 127.0.0.1:8000; \
+	else \
+		$(PY) manage.py runserver 127.0.0.1:8000; \
+	fi
+
+check-services: $(STAMP)
+	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m tests.check_services
+
+test: check-services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+		$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: $(STAMP)
+	$(PY) manage.py migrate --noinput
+
+worker: $(STAMP)
+	$(BIN)/celery -A config worker --loglevel=INFO
+
+beat: $(STAMP)
+	$(BIN)/celery -A config beat --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,148 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from hotel.models import Hotel, Room, RoomType
+
+# No 0/O, 1/I/L: a reference read out on the telephone cannot be misheard.
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+REFERENCE_LENGTH = 10
+
+
+def new_reference() -> str:
+    """A reference nobody can guess: 10 characters of 31, about 49 bits from `secrets`."""
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+class Booking(models.Model):
+    class Status(models.TextChoices):
+        HOLD = "hold", _("On hold")
+        CONFIRMED = "confirmed", _("Confirmed")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
+        CHECKED_IN = "checked_in", _("Checked in")
+        CHECKED_OUT = "checked_out", _("Checked out")
+        NO_SHOW = "no_show", _("No-show")
+
+    class Source(models.TextChoices):
+        WEB = "web", _("Website")
+        ADMIN = "admin", _("Staff (admin)")
+
+    # Statuses whose nights are counted in RoomInventory.sold.
+    HOLDS_INVENTORY = (Status.HOLD, Status.CONFIRMED, Status.CHECKED_IN)
+
+    reference = models.CharField(max_length=16, unique=True, default=new_reference, editable=False)
+    hotel = models.ForeignKey(Hotel, on_delete=models.PROTECT, related_name="bookings")
+    room_type = models.ForeignKey(RoomType, on_delete=models.PROTECT, related_name="bookings")
+    room = models.ForeignKey(
+        Room, on_delete=models.SET_NULL, null=True, blank=True, related_name="bookings"
+    )
+    guest = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="bookings",
+    )
+    guest_name = models.CharField(max_length=200, blank=True)
+    guest_email = models.EmailField(blank=True)
+    guest_phone = models.CharField(max_length=40, blank=True)
+    adults = models.PositiveSmallIntegerField(default=1)
+    children = models.PositiveSmallIntegerField(default=0)
+    check_in = models.DateField()
+    check_out = models.DateField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.HOLD)
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
+
+    # Snapshot taken when the booking is made and never recomputed; the nights
+    # and their prices are the BookingNight rows.
+    currency = models.CharField(max_length=3)
+    total_price = models.DecimalField(max_digits=12, decimal_places=2)
+    cancellation_policy = models.JSONField(default=dict, blank=True)
+    cancellation_fee = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+
+    special_requests = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEB)
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-check_in", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(check_out__gt=F("check_in")), name="booking_check_out_after_check_in"
+            ),
+            models.CheckConstraint(condition=Q(adults__gte=1), name="booking_adults_gte_1"),
+            models.CheckConstraint(condition=Q(total_price__gte=0), name="booking_total_gte_0"),
+            models.CheckConstraint(
+                condition=~Q(status="hold") | Q(hold_expires_at__isnull=False),
+                name="booking_hold_has_expiry",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["guest", "-check_in"], name="booking_guest_checkin"),
+            models.Index(fields=["hotel", "check_in"], name="booking_hotel_arrivals"),
+            models.Index(fields=["hotel", "check_out"], name="booking_hotel_departures"),
+            models.Index(fields=["status", "check_in"], name="booking_status_checkin"),
+            models.Index(
+                fields=["hold_expires_at"],
+                name="booking_hold_expiry",
+                condition=Q(status="hold"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("bookings:detail", kwargs={"reference": self.reference})
+
+    @property
+    def nights(self) -> int:
+        return (self.check_out - self.check_in).days
+
+
+class BookingNight(models.Model):
+    """One night of a booking with the price it was sold at."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="night_prices")
+    date = models.DateField()
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        ordering = ["booking", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "date"], name="bookingnight_unique_date"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="bookingnight_price_gte_0"),
+        ]
+        indexes = [models.Index(fields=["date"], name="bookingnight_date")]
+
+    def __str__(self) -> str:
+        return f"{self.booking.reference} {self.date}: {self.price}"
+
+
+class BookingEvent(models.Model):
+    """The audit trail: who moved a booking from one status to another, when and why."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["booking", "at"]
+        indexes = [models.Index(fields=["booking", "at"], name="bookingevent_booking_at")]
+
+    def __str__(self) -> str:
+        return f"{self.booking.reference}: {self.from_status or '—'} → {self.to_status}"

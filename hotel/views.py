@@ -1,0 +1,12 @@
+from django.http import JsonResponse
+
+
+def health(request):
+    return JsonResponse({"status": "ok"})
+
+
+def home(request):
+    raise NotImplementedError
+
+
+hotel_list = hotel_detail = room_type_detail = home
