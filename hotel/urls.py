@@ -1,5 +1,7 @@
 from django.urls import path
 
+from inventory.views import room_type_detail
+
 from . import views
 
 app_name = "hotel"
@@ -9,6 +11,6 @@ urlpatterns = [
     path("hotels/", views.hotel_list, name="list"),
     path("hotels/<slug:slug>/", views.hotel_detail, name="detail"),
     path(
-        "hotels/<slug:slug>/rooms/<slug:room_type_slug>/", views.room_type_detail, name="room_type"
+        "hotels/<slug:slug>/rooms/<slug:room_type_slug>/", room_type_detail, name="room_type"
     ),
 ]

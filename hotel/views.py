@@ -9,4 +9,4 @@ def home(request):
     raise NotImplementedError
 
 
-hotel_list = hotel_detail = room_type_detail = home
+hotel_list = hotel_detail = home

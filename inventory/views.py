@@ -1,0 +1,2 @@
+def room_type_detail(request, slug, room_type_slug):
+    raise NotImplementedError
