@@ -100,3 +100,28 @@ class SearchForm(StayForm):
 
     def clean_sort(self) -> str:
         return self.cleaned_data.get("sort") or "price"
+
+
+class HotelListForm(forms.Form):
+    """Filters and sort of the hotel list; anything unknown falls back to no filter."""
+
+    SORT_CHOICES = [
+        ("name", _("Name")),
+        ("price", _("Price, lowest first")),
+        ("-price", _("Price, highest first")),
+        ("-stars", _("Stars, most first")),
+        ("stars", _("Stars, fewest first")),
+    ]
+    STAR_CHOICES = [("", _("Any")), *[(str(n), f"{n}★ or more") for n in range(1, 6)]]
+
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+    stars = forms.TypedChoiceField(
+        label=_("Stars"), choices=STAR_CHOICES, coerce=int, empty_value=None, required=False
+    )
+    sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
+
+    def clean_city(self) -> str:
+        return " ".join(self.cleaned_data.get("city", "").split())
+
+    def clean_sort(self) -> str:
+        return self.cleaned_data.get("sort") or "name"

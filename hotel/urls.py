@@ -10,7 +10,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("hotels/", views.hotel_list, name="list"),
     path("hotels/<slug:slug>/", views.hotel_detail, name="detail"),
-    path(
-        "hotels/<slug:slug>/rooms/<slug:room_type_slug>/", room_type_detail, name="room_type"
-    ),
+    path("hotels/<slug:slug>/rooms/<slug:room_type_slug>/", room_type_detail, name="room_type"),
 ]

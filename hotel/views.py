@@ -1,12 +1,140 @@
-from django.http import JsonResponse
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from caching.api import cached
+
+from . import selectors
+from .forms import HotelListForm, SearchForm, StayForm
+from .models import Hotel
+
+logger = logging.getLogger(__name__)
+
+HOTELS_PER_PAGE = 12
+CATALOGUE_TTL = 300
 
 
-def health(request):
-    return JsonResponse({"status": "ok"})
-
-
+@require_GET
 def home(request):
-    raise NotImplementedError
+    form = SearchForm(initial={"adults": 2, "children": 0})
+    cities = cached("catalogue", ["cities"], selectors.cities, ttl=CATALOGUE_TTL)
+    return render(request, "hotel/home.html", {"form": form, "cities": cities})
 
 
-hotel_list = hotel_detail = home
+@require_GET
+def hotel_list(request):
+    form = HotelListForm(request.GET or None)
+    filters = {"city": "", "min_stars": None, "sort": "name"}
+    if form.is_bound and form.is_valid():
+        filters = {
+            "city": form.cleaned_data["city"],
+            "min_stars": form.cleaned_data["stars"],
+            "sort": form.cleaned_data["sort"],
+        }
+    paginator = Paginator(selectors.hotels_for_list(**filters), HOTELS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    cities = cached("catalogue", ["cities"], selectors.cities, ttl=CATALOGUE_TTL)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "hotel/hotel_list.html",
+        {"form": form, "page": page, "cities": cities, "query": query.urlencode()},
+    )
+
+
+@require_GET
+def hotel_detail(request, slug: str):
+    def load() -> Hotel | None:
+        try:
+            return selectors.hotel_for_page(slug=slug)
+        except Hotel.DoesNotExist:
+            return None
+
+    hotel = cached("catalogue", ["hotel", slug], load, ttl=CATALOGUE_TTL)
+    if hotel is None:
+        raise Http404("No such hotel.")
+    stay_form = StayForm(request.GET) if "check_in" in request.GET else None
+    availability = None
+    if stay_form is not None and stay_form.is_valid():
+        availability = hotel_availability_for(hotel, stay_form.cleaned_data)
+    return render(
+        request,
+        "hotel/hotel_detail.html",
+        {"hotel": hotel, "stay_form": stay_form, "availability": availability},
+    )
+
+
+def hotel_availability_for(hotel: Hotel, stay: dict):
+    from inventory.selectors import hotel_availability
+
+    return hotel_availability(
+        hotel=hotel,
+        check_in=stay["check_in"],
+        check_out=stay["check_out"],
+        adults=stay["adults"],
+        children=stay["children"],
+    )
+
+
+@never_cache
+@require_GET
+def health(request):
+    """Liveness and readiness: 200 while the database answers, 503 when it does not.
+
+    A cache or broker outage degrades the site (slower pages, later emails) but
+    does not take it down, so it is reported without failing the check.
+    """
+    checks = {"database": _check_database(), "cache": _check_cache(), "broker": _check_broker()}
+    checks.update(_extra_checks())
+    database_ok = checks["database"]["status"] == "ok"
+    degraded = any(check["status"] not in ("ok", "disabled") for check in checks.values())
+    status = "down" if not database_ok else ("degraded" if degraded else "ok")
+    return JsonResponse({"status": status, "checks": checks}, status=200 if database_ok else 503)
+
+
+def _check_database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return {"status": "ok", "vendor": connection.vendor}
+    except Exception as exc:
+        logger.error("health: database unreachable: %s", exc)
+        return {"status": "error", "error": str(exc)[:200]}
+
+
+def _check_cache() -> dict:
+    # django-redis ignores connection errors (fail-open), so a round trip that
+    # does not return what it stored is how an outage shows.
+    try:
+        cache.set("health:probe", "1", timeout=5)
+        ok = cache.get("health:probe") == "1"
+    except Exception as exc:
+        return {"status": "error", "error": str(exc)[:200]}
+    return {"status": "ok"} if ok else {"status": "error", "error": "cache did not answer"}
+
+
+def _check_broker() -> dict:
+    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.CELERY_BROKER_URL:
+        return {"status": "disabled", "detail": "tasks run eagerly in the web process"}
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=1)
+        return {"status": "ok"}
+    except Exception as exc:
+        return {"status": "error", "error": str(exc)[:200]}
+
+
+def _extra_checks() -> dict:
+    """Checks contributed by other apps (backups freshness, cache statistics)."""
+    return {}
