@@ -1,3 +1,11 @@
+"""Inventory nights and the pricing rules that write their prices.
+
+A night's price is computed from the rules when a rule changes and stored on
+the RoomInventory row, so a quote is a sum over rows and never a rule
+evaluation at search time. See inventory/pricing.py for the order in which
+rules apply.
+"""
+
 from decimal import Decimal
 
 from django.core.validators import MinValueValidator
@@ -5,7 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from hotel.models import RoomType
+from hotel.models import Hotel, RoomType
 
 
 class RoomInventory(models.Model):
@@ -21,6 +29,10 @@ class RoomInventory(models.Model):
     sold = models.PositiveIntegerField(default=0, help_text=_("Rooms held or booked."))
     price = models.DecimalField(
         max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    price_overridden = models.BooleanField(
+        default=False,
+        help_text=_("Set by hand in a bulk edit; pricing rule changes leave it alone."),
     )
     min_stay = models.PositiveSmallIntegerField(default=1)
     max_stay = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -50,6 +62,11 @@ class RoomInventory(models.Model):
                 name="inventory_max_stay_gte_min_stay",
             ),
         ]
+        indexes = [
+            # The rolling-window job and the admin's date filter look nights up
+            # by date across room types.
+            models.Index(fields=["date"], name="inventory_date"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.room_type} on {self.date:%Y-%m-%d}: {self.sold}/{self.total}"
@@ -57,3 +74,162 @@ class RoomInventory(models.Model):
     @property
     def free(self) -> int:
         return self.total - self.sold
+
+
+class Adjustment(models.TextChoices):
+    SET = "set", _("Set the price to")
+    PERCENT = "percent", _("Change by percent")
+    AMOUNT = "amount", _("Change by amount")
+
+
+class PriceRule(models.Model):
+    """What seasons, weekday rules and special days share: whom they apply to and how."""
+
+    hotel = models.ForeignKey(Hotel, on_delete=models.CASCADE, related_name="+")
+    room_type = models.ForeignKey(
+        RoomType,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Leave empty to apply to every room type of the hotel."),
+    )
+    name = models.CharField(max_length=120)
+    adjustment = models.CharField(max_length=10, choices=Adjustment.choices)
+    value = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        help_text=_("A price, a percentage (20 = +20%, -15 = -15%) or an amount (+/-)."),
+    )
+    priority = models.SmallIntegerField(
+        default=0, help_text=_("When rules of the same kind overlap, the highest wins.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.room_type_id and self.hotel_id and self.room_type.hotel_id != self.hotel_id:
+            raise ValidationError({"room_type": _("This room type belongs to another hotel.")})
+
+    def applies_to(self, room_type_id: int) -> bool:
+        return self.room_type_id is None or self.room_type_id == room_type_id
+
+    @staticmethod
+    def value_constraints(prefix: str) -> list[models.CheckConstraint]:
+        return [
+            models.CheckConstraint(
+                condition=~Q(adjustment=Adjustment.SET) | Q(value__gte=0),
+                name=f"{prefix}_set_price_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=~Q(adjustment=Adjustment.PERCENT) | Q(value__gte=-100),
+                name=f"{prefix}_percent_gte_minus_100",
+            ),
+        ]
+
+
+class Season(PriceRule):
+    """A date range (both ends included) with its own price or a change to the base price."""
+
+    start_date = models.DateField()
+    end_date = models.DateField(help_text=_("The last night of the season, included."))
+
+    class Meta:
+        ordering = ["hotel", "start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=F("start_date")), name="season_end_after_start"
+            ),
+            *PriceRule.value_constraints("season"),
+        ]
+        indexes = [models.Index(fields=["hotel", "end_date"], name="season_hotel_end")]
+
+    def covers(self, night) -> bool:
+        return self.start_date <= night <= self.end_date
+
+
+class WeekdayRule(PriceRule):
+    """A change on given weekdays, for example a weekend uplift on Friday and Saturday nights."""
+
+    monday = models.BooleanField(default=False)
+    tuesday = models.BooleanField(default=False)
+    wednesday = models.BooleanField(default=False)
+    thursday = models.BooleanField(default=False)
+    friday = models.BooleanField(default=False)
+    saturday = models.BooleanField(default=False)
+    sunday = models.BooleanField(default=False)
+
+    WEEKDAY_FIELDS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+    class Meta:
+        ordering = ["hotel", "name"]
+        constraints = PriceRule.value_constraints("weekdayrule")
+
+    @property
+    def weekdays(self) -> set[int]:
+        """The weekdays (Monday = 0) whose nights this rule prices."""
+        return {i for i, f in enumerate(self.WEEKDAY_FIELDS) if getattr(self, f)}
+
+    def covers(self, night) -> bool:
+        return night.weekday() in self.weekdays
+
+
+class SpecialDay(PriceRule):
+    """An event or holiday: one or more nights (both ends included) priced on their own."""
+
+    start_date = models.DateField()
+    end_date = models.DateField(help_text=_("The last night, included; same as start for one."))
+
+    class Meta:
+        ordering = ["hotel", "start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=F("start_date")), name="specialday_end_after_start"
+            ),
+            *PriceRule.value_constraints("specialday"),
+        ]
+        indexes = [models.Index(fields=["hotel", "end_date"], name="specialday_hotel_end")]
+
+    def covers(self, night) -> bool:
+        return self.start_date <= night <= self.end_date
+
+
+class OccupancySupplement(models.Model):
+    """What each guest above the room type's base occupancy pays per night."""
+
+    room_type = models.OneToOneField(
+        RoomType, on_delete=models.CASCADE, related_name="supplement", primary_key=True
+    )
+    extra_adult = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Per night, for each adult above the base occupancy."),
+    )
+    extra_child = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Per night, for each child above the base occupancy."),
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(extra_adult__gte=0) & Q(extra_child__gte=0),
+                name="supplement_amounts_gte_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Supplements for {self.room_type}"

@@ -9,7 +9,14 @@ from django.utils import timezone
 
 from bookings.models import Booking
 from hotel.models import Amenity, Hotel, Room, RoomType
-from inventory.models import RoomInventory
+from inventory.models import (
+    Adjustment,
+    OccupancySupplement,
+    RoomInventory,
+    Season,
+    SpecialDay,
+    WeekdayRule,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -118,3 +125,51 @@ class BookingFactory(factory.django.DjangoModelFactory):
             timezone.now() + timedelta(minutes=10) if b.status == Booking.Status.HOLD else None
         )
     )
+
+
+class SeasonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Season
+
+    hotel = factory.SubFactory(HotelFactory)
+    room_type = None
+    name = factory.Sequence(lambda n: f"Season {n}")
+    adjustment = Adjustment.PERCENT
+    value = Decimal("20")
+    start_date = factory.LazyFunction(lambda: date.today())
+    end_date = factory.LazyAttribute(lambda s: s.start_date + timedelta(days=30))
+
+
+class WeekdayRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WeekdayRule
+
+    hotel = factory.SubFactory(HotelFactory)
+    room_type = None
+    name = "Weekend uplift"
+    adjustment = Adjustment.PERCENT
+    value = Decimal("10")
+    friday = True
+    saturday = True
+
+
+class SpecialDayFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SpecialDay
+
+    hotel = factory.SubFactory(HotelFactory)
+    room_type = None
+    name = factory.Sequence(lambda n: f"Festival {n}")
+    adjustment = Adjustment.SET
+    value = Decimal("250.00")
+    start_date = factory.LazyFunction(lambda: date.today() + timedelta(days=10))
+    end_date = factory.SelfAttribute("start_date")
+
+
+class OccupancySupplementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OccupancySupplement
+
+    room_type = factory.SubFactory(RoomTypeFactory)
+    extra_adult = Decimal("30.00")
+    extra_child = Decimal("15.00")
