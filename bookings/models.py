@@ -32,8 +32,14 @@ class Booking(models.Model):
         WEB = "web", _("Website")
         ADMIN = "admin", _("Staff (admin)")
 
-    # Statuses whose nights are counted in RoomInventory.sold.
-    HOLDS_INVENTORY = (Status.HOLD, Status.CONFIRMED, Status.CHECKED_IN)
+    # Statuses whose nights are counted in RoomInventory.sold. A checked-out
+    # stay keeps its nights: they were slept in, and occupancy reports read
+    # them. Cancelled, expired and no-show bookings gave theirs back.
+    HOLDS_INVENTORY = (Status.HOLD, Status.CONFIRMED, Status.CHECKED_IN, Status.CHECKED_OUT)
+    # Statuses in which an assigned room is really occupied; the exclusion
+    # constraint (migration 0002) forbids two of them overlapping on one room.
+    OCCUPIES_ROOM = (Status.CONFIRMED, Status.CHECKED_IN, Status.CHECKED_OUT)
+    CANCELLABLE = (Status.HOLD, Status.CONFIRMED)
 
     reference = models.CharField(max_length=16, unique=True, default=new_reference, editable=False)
     hotel = models.ForeignKey(Hotel, on_delete=models.PROTECT, related_name="bookings")
@@ -71,6 +77,9 @@ class Booking(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    policy_accepted_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the guest accepted the cancellation policy.")
+    )
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -96,6 +105,8 @@ class Booking(models.Model):
                 name="booking_hold_expiry",
                 condition=Q(status="hold"),
             ),
+            models.Index(fields=["hotel", "status", "check_in"], name="booking_hotel_status_in"),
+            models.Index(fields=["room", "check_in"], name="booking_room_checkin"),
         ]
 
     def __str__(self) -> str:
@@ -107,6 +118,22 @@ class Booking(models.Model):
     @property
     def nights(self) -> int:
         return (self.check_out - self.check_in).days
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.HOLDS_INVENTORY
+
+    def hold_seconds_left(self, now=None) -> int:
+        """Seconds until the hold lapses; 0 once it has, or when this is not a hold."""
+        from django.utils import timezone
+
+        if self.status != self.Status.HOLD or self.hold_expires_at is None:
+            return 0
+        return max(0, int((self.hold_expires_at - (now or timezone.now())).total_seconds()))
+
+    @property
+    def details_complete(self) -> bool:
+        return bool(self.guest_name.strip() and self.guest_email.strip())
 
 
 class BookingNight(models.Model):
