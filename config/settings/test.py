@@ -53,3 +53,7 @@ STORAGES = {
 }
 BACKUP_DIR = Path(env("BACKUP_DIR", default="/tmp/hotel-test-backups"))  # noqa: S108
 LOGGING["root"]["level"] = "WARNING"
+# Serve static files from the app folders, as in development: the suite does
+# not run collectstatic.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,96 @@
+import pytest
+from django.urls import reverse
+
+from hotel.models import Room
+from tests.factories import AmenityFactory, RoomFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+MODELS = ["hotel", "roomtype", "room", "amenity"]
+
+
+@pytest.fixture
+def room():
+    AmenityFactory()
+    return RoomFactory()
+
+
+def _objects(room):
+    return {
+        "hotel": room.hotel,
+        "roomtype": room.room_type,
+        "room": room,
+        "amenity": AmenityFactory(),
+    }
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_catalogue_admin_page_loads_for_staff(staff_client, room, model):
+    obj = _objects(room)[model]
+    for url in (
+        reverse(f"admin:hotel_{model}_changelist"),
+        reverse(f"admin:hotel_{model}_add"),
+        reverse(f"admin:hotel_{model}_change", args=[obj.pk]),
+    ):
+        response = staff_client.get(url)
+        assert response.status_code == 200, url
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_catalogue_admin_is_refused_to_guests_and_anonymous_visitors(client, room, model):
+    url = reverse(f"admin:hotel_{model}_changelist")
+    assert client.get(url).status_code == 302
+    client.force_login(UserFactory())
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_admin_search_on_the_hotel_list_works(staff_client, room):
+    response = staff_client.get(reverse("admin:hotel_hotel_changelist"), {"q": room.hotel.city})
+    assert room.hotel.name in response.content.decode()
+
+
+def _room_inline_data(room_type, numbers):
+    data = {
+        "hotel": room_type.hotel.pk,
+        "name": room_type.name,
+        "slug": room_type.slug,
+        "description": "",
+        "max_adults": 2,
+        "max_children": 1,
+        "max_occupancy": 3,
+        "base_occupancy": 2,
+        "beds": "1 queen bed",
+        "base_price": "100.00",
+        "is_active": "on",
+        "sort_order": 0,
+        "rooms-TOTAL_FORMS": len(numbers),
+        "rooms-INITIAL_FORMS": 0,
+        "rooms-MIN_NUM_FORMS": 0,
+        "rooms-MAX_NUM_FORMS": 1000,
+    }
+    for i, number in enumerate(numbers):
+        data.update(
+            {f"rooms-{i}-number": number, f"rooms-{i}-floor": 1, f"rooms-{i}-is_active": "on"}
+        )
+    return data
+
+
+def test_rooms_added_inline_take_the_room_types_hotel(staff_client, room):
+    room_type = room.room_type
+    url = reverse("admin:hotel_roomtype_change", args=[room_type.pk])
+    response = staff_client.post(url, _room_inline_data(room_type, ["201", "202"]))
+    assert response.status_code == 302
+    assert set(Room.objects.filter(number__in=["201", "202"]).values_list("hotel", flat=True)) == {
+        room_type.hotel_id
+    }
+
+
+def test_a_duplicate_room_number_inline_is_refused_with_a_message(staff_client, room):
+    room_type = room.room_type
+    url = reverse("admin:hotel_roomtype_change", args=[room_type.pk])
+    response = staff_client.post(url, _room_inline_data(room_type, [room.number]))
+    assert response.status_code == 200
+    assert f"Room {room.number} already exists in this hotel." in response.content.decode()
+    assert Room.objects.filter(number=room.number).count() == 1

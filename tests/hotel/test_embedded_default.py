@@ -1,0 +1,61 @@
+"""The embedded default: with no environment the project runs on SQLite alone."""
+
+import json
+
+from tests.servers import embedded_env, fetch, gunicorn, manage, runserver
+
+
+def test_with_no_environment_the_server_starts_on_sqlite_and_serves_the_demo(tmp_path):
+    # given a fresh machine: no service URLs, an empty SQLite file
+    env = embedded_env(tmp_path)
+    migrate = manage("migrate", "--noinput", env=env)
+    assert migrate.returncode == 0, migrate.stderr
+    seed = manage("seed_demo", env=env)
+    assert seed.returncode == 0, seed.stderr
+    assert "staff / " in seed.stdout
+
+    # when the server runs
+    with runserver(env) as base:
+        status, home = fetch(base + "/")
+        health_status, health = fetch(base + "/health/")
+
+    # then the home page lists the demo cities and the health check is on SQLite
+    assert status == 200
+    assert "Lisbon" in home and "Porto" in home
+    assert health_status == 200
+    assert json.loads(health)["checks"]["database"]["vendor"] == "sqlite"
+
+
+def test_health_answers_503_when_the_database_is_down(tmp_path):
+    # given production settings whose database does not answer
+    env = embedded_env(
+        tmp_path,
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY="a-long-random-secret-for-this-test-only-0123456789",
+        ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL="postgres://postgres@127.0.0.1:1/hotel",
+        DB_POOL_TIMEOUT="1",
+    )
+    with gunicorn(env) as base:
+        status, body = fetch(base + "/health/")
+    assert status == 503
+    assert json.loads(body)["checks"]["database"]["status"] == "error"
+
+
+def test_production_settings_pass_the_deploy_checks_with_no_warning(tmp_path):
+    env = embedded_env(
+        tmp_path,
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY="k7Hq2-pW9zR4xV1mT8yN3bC6dF0gJ5sL-aE2uI7oP4qW9rT1yU6iO3pA8sD5fG0h",
+        ALLOWED_HOSTS="hotel.example.com",
+    )
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
+    env = embedded_env(tmp_path, DJANGO_SETTINGS_MODULE="config.settings.production")
+    env.pop("SECRET_KEY", None)
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set in production." in result.stderr

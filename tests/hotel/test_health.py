@@ -1,0 +1,38 @@
+import json
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+CLOSED_REDIS = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": 0.1,
+            "SOCKET_TIMEOUT": 0.1,
+            "IGNORE_EXCEPTIONS": True,
+        },
+    }
+}
+
+
+def test_health_is_ok_when_database_and_cache_answer(client):
+    response = client.get(reverse("health"))
+    body = response.json()
+    assert response.status_code == 200
+    assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["cache"]["status"] == "ok"
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+def test_health_reports_a_cache_outage_as_degraded_not_down(client):
+    with override_settings(CACHES=CLOSED_REDIS):
+        response = client.get(reverse("health"))
+    body = json.loads(response.content)
+    assert response.status_code == 200
+    assert body["status"] == "degraded"
+    assert body["checks"]["cache"]["status"] == "error"

@@ -1,0 +1,164 @@
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+
+from hotel.forms import SearchForm
+from tests.factories import AmenityFactory, HotelFactory, RoomFactory, RoomTypeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _hotel_with_rooms(n_room_types: int, **hotel_kwargs):
+    hotel = HotelFactory(**hotel_kwargs)
+    amenity = AmenityFactory()
+    hotel.amenities.add(amenity)
+    for _ in range(n_room_types):
+        room_type = RoomTypeFactory(hotel=hotel)
+        room_type.amenities.add(amenity)
+        RoomFactory(room_type=room_type)
+    return hotel
+
+
+def test_home_shows_the_search_form_and_the_cities(client):
+    _hotel_with_rooms(1, city="Porto")
+    response = client.get(reverse("hotel:home"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="check_in"' in body and 'name="adults"' in body
+    assert "Porto" in body
+
+
+def test_home_costs_one_query_then_none_once_cached(client, django_assert_num_queries):
+    _hotel_with_rooms(1)
+    with django_assert_num_queries(1):
+        client.get(reverse("hotel:home"))
+    with django_assert_num_queries(0):
+        client.get(reverse("hotel:home"))
+
+
+@pytest.mark.parametrize("hotels", [1, 15])
+def test_hotel_list_costs_the_same_queries_for_1_and_15_hotels(
+    client, django_assert_num_queries, hotels
+):
+    for _ in range(hotels):
+        _hotel_with_rooms(2)
+    client.get(reverse("hotel:home"))  # warms the cached city list
+    # count, page of hotels, their amenities
+    with django_assert_num_queries(3):
+        response = client.get(reverse("hotel:list"))
+    assert response.status_code == 200
+
+
+def test_hotel_list_filters_by_city_and_stars_and_sorts_by_price(client):
+    cheap = _hotel_with_rooms(1, city="Lisbon", stars=3)
+    dear = _hotel_with_rooms(1, city="Lisbon", stars=5)
+    dear.room_types.update(base_price="300.00")
+    _hotel_with_rooms(1, city="Porto", stars=5)
+    response = client.get(reverse("hotel:list"), {"city": "lisbon", "sort": "-price"})
+    hotels = list(response.context["page"])
+    assert hotels == [dear, cheap]
+    response = client.get(reverse("hotel:list"), {"city": "Lisbon", "stars": "4"})
+    assert list(response.context["page"]) == [dear]
+
+
+def test_hotel_list_paginates(client):
+    for _ in range(13):
+        HotelFactory()
+    first = client.get(reverse("hotel:list"))
+    second = client.get(reverse("hotel:list"), {"page": 2})
+    assert len(first.context["page"]) == 12
+    assert len(second.context["page"]) == 1
+
+
+def test_hotel_list_ignores_filters_it_cannot_parse(client):
+    HotelFactory()
+    response = client.get(reverse("hotel:list"), {"stars": "lots", "sort": "x", "page": "zz"})
+    assert response.status_code == 200
+    assert len(response.context["page"]) == 1
+
+
+@pytest.mark.parametrize("room_types", [1, 10])
+def test_hotel_page_costs_the_same_queries_for_1_and_10_room_types(
+    client, django_assert_num_queries, room_types
+):
+    hotel = _hotel_with_rooms(room_types)
+    # hotel, its amenities, room types, their amenities
+    with django_assert_num_queries(4):
+        response = client.get(hotel.get_absolute_url())
+    assert response.status_code == 200
+    assert len(response.context["hotel"].room_types.all()) == room_types
+    with django_assert_num_queries(0):
+        client.get(hotel.get_absolute_url())
+
+
+def test_hotel_page_shows_room_types_and_amenities(client):
+    hotel = _hotel_with_rooms(2)
+    body = client.get(hotel.get_absolute_url()).content.decode()
+    for room_type in hotel.room_types.all():
+        assert room_type.name in body
+    assert hotel.amenities.get().name in body
+
+
+def test_unknown_and_inactive_hotels_give_the_404_page(client):
+    inactive = HotelFactory(is_active=False)
+    for slug in ("no-such-hotel", inactive.slug):
+        response = client.get(reverse("hotel:detail", args=[slug]))
+        assert response.status_code == 404
+        assert "We could not find that page" in response.content.decode()
+
+
+def test_hotel_page_reports_bad_stay_dates_without_failing(client):
+    hotel = _hotel_with_rooms(1)
+    response = client.get(hotel.get_absolute_url(), {"check_in": "soon", "check_out": "later"})
+    assert response.status_code == 200
+    assert "Enter the check-in date as YYYY-MM-DD." in response.content.decode()
+
+
+def _search(**data):
+    base = {
+        "check_in": (date.today() + timedelta(days=10)).isoformat(),
+        "check_out": (date.today() + timedelta(days=12)).isoformat(),
+        "adults": "2",
+        "children": "0",
+    }
+    base.update(data)
+    return SearchForm(base)
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"check_in": "31/02/2027"}, "check_in", "Enter the check-in date as YYYY-MM-DD."),
+        ({"check_out": "tomorrow"}, "check_out", "Enter the check-out date as YYYY-MM-DD."),
+        (
+            {"check_out": (date.today() + timedelta(days=10)).isoformat()},
+            "check_out",
+            "Check-out must be after check-in.",
+        ),
+        (
+            {"check_in": (date.today() - timedelta(days=5)).isoformat()},
+            "check_in",
+            "Check-in cannot be in the past.",
+        ),
+        (
+            {"check_out": (date.today() + timedelta(days=41)).isoformat()},
+            "check_out",
+            "A stay can be at most 30 nights.",
+        ),
+        ({"adults": "0"}, "adults", "At least one adult must stay."),
+        ({"adults": "two"}, "adults", "Enter the number of adults as a whole number."),
+        ({"children": "-1"}, "children", "The number of children cannot be negative."),
+    ],
+)
+def test_search_form_refuses_bad_stays_with_a_clear_message(data, field, message):
+    form = _search(**data)
+    assert not form.is_valid()
+    assert message in form.errors[field]
+
+
+def test_search_form_accepts_a_good_stay_and_defaults_children_to_zero():
+    form = _search(children="")
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["children"] == 0
+    assert form.nights == 2
