@@ -9,6 +9,7 @@ part to its real service.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -181,7 +182,37 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+# Publishing happens in on_commit hooks of web requests: with the broker down,
+# give up within a couple of seconds (the outbox sweeper sends the row later)
+# instead of holding the request for the defaults' retries.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNECTION_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+# With acks_late, a worker that loses the broker must stop its running tasks:
+# the broker redelivers them, and letting them finish would run them twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BEAT_SCHEDULE: dict = {
+    # The outbox safety net: rows the broker never got, workers that died,
+    # retries whose message was lost, reminders that came due.
+    "notifications-sweep": {"task": "notifications.sweep", "schedule": 60.0},
+    "notifications-backfill-reminders": {
+        "task": "notifications.backfill_reminders",
+        "schedule": 3600.0,
+    },
+    # Nightly: backup, then verify it by restoring, then prune (one chain).
+    "backups-nightly": {
+        "task": "backups.nightly",
+        "schedule": crontab(
+            hour=env.int("BACKUP_NIGHTLY_HOUR", default=3),
+            minute=env.int("BACKUP_NIGHTLY_MINUTE", default=15),
+        ),
+    },
+}
 
 # --- Email ------------------------------------------------------------------
 
@@ -230,6 +261,40 @@ BOOKING_MAX_NIGHTS = env.int("BOOKING_MAX_NIGHTS", default=30)
 BOOKING_HOLD_MINUTES = env.int("BOOKING_HOLD_MINUTES", default=10)
 INVENTORY_WINDOW_DAYS = env.int("INVENTORY_WINDOW_DAYS", default=400)
 BACKUP_DIR = Path(env("BACKUP_DIR", default=str(BASE_DIR / "var" / "backups")))
+# Backups (backups app): the client tools must match the server's major version.
+BACKUP_PG_DUMP = env("BACKUP_PG_DUMP", default="pg_dump")
+BACKUP_PG_RESTORE = env("BACKUP_PG_RESTORE", default="pg_restore")
+BACKUP_PSQL = env("BACKUP_PSQL", default="psql")
+# Verification restores into a scratch database created from this one.
+BACKUP_PG_MAINTENANCE_DB = env("BACKUP_PG_MAINTENANCE_DB", default="postgres")
+# A backup waits at most this long for a table lock, then fails, rather than
+# queue behind a migration's exclusive lock and make every request queue too.
+BACKUP_LOCK_TIMEOUT_SECONDS = env.float("BACKUP_LOCK_TIMEOUT_SECONDS", default=10.0)
+# Retention: the N latest, one a day for N days, one a week for N weeks; the
+# newest verified backup is kept whatever these say.
+BACKUP_KEEP_LAST = env.int("BACKUP_KEEP_LAST", default=7)
+BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=7)
+BACKUP_KEEP_WEEKLY = env.int("BACKUP_KEEP_WEEKLY", default=4)
+# /health/ is degraded when the newest verified backup is older than this.
+BACKUP_MAX_AGE_HOURS = env.float("BACKUP_MAX_AGE_HOURS", default=36.0)
+# Backup and verify tasks outlive the default task limits, and stay under the
+# broker's visibility timeout so Redis never hands a running backup to a
+# second worker.
+BACKUP_TASK_SOFT_TIME_LIMIT = env.int("BACKUP_TASK_SOFT_TIME_LIMIT", default=3000)
+BACKUP_TASK_TIME_LIMIT = env.int("BACKUP_TASK_TIME_LIMIT", default=3300)
+APP_VERSION = env("APP_VERSION", default="")
+
+# Notifications: the pre-arrival reminder goes out this many days before
+# check-in at this hour in the hotel's time zone; a send that fails for a
+# passing reason is retried with exponential backoff up to MAX_ATTEMPTS.
+NOTIFICATION_REMINDER_DAYS_BEFORE = env.int("NOTIFICATION_REMINDER_DAYS_BEFORE", default=2)
+NOTIFICATION_REMINDER_HOUR = env.int("NOTIFICATION_REMINDER_HOUR", default=10)
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
+NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=30)
+# A claim older than this means the worker died mid-send; longer than the
+# task's hard time limit so a slow send is never taken over.
+NOTIFICATION_SENDING_LEASE_SECONDS = env.int("NOTIFICATION_SENDING_LEASE_SECONDS", default=300)
+NOTIFICATION_SWEEP_BATCH = env.int("NOTIFICATION_SWEEP_BATCH", default=500)
 
 # --- Observability ----------------------------------------------------------
 

@@ -1,0 +1,596 @@
+"""The notification outbox: every write to Notification, and its delivery.
+
+A domain service calls ``notification_enqueue`` (or ``notify_booking_event``)
+inside its own transaction, so the message exists exactly when the event does.
+After the commit a Celery task delivers it; if the broker was down at that
+moment, or a worker died mid-send, the sweeper (beat, every minute) finds the
+row again. Delivery claims the row with a conditional update before sending,
+so two tasks for the same row send one email.
+"""
+
+import logging
+import smtplib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template, render_to_string
+from django.urls import NoReverseMatch
+from django.utils import timezone
+
+from .exceptions import NotificationError, TransientDeliveryError
+from .formatting import format_day, format_money, format_time_of_day
+from .models import Notification
+
+logger = logging.getLogger(__name__)
+
+Kind = Notification.Kind
+Status = Notification.Status
+
+BOOKING_EVENTS = ("confirmed", "cancelled", "dates_changed")
+
+TEMPLATES = {
+    Kind.BOOKING_CONFIRMED: "notifications/email/booking_confirmed",
+    Kind.BOOKING_CANCELLED: "notifications/email/booking_cancelled",
+    Kind.ARRIVAL_REMINDER: "notifications/email/arrival_reminder",
+}
+
+
+# --- Enqueue ------------------------------------------------------------------
+
+
+def notification_enqueue(
+    *,
+    kind: str,
+    recipient: str,
+    dedupe_key: str,
+    booking=None,
+    template: str = "",
+    context: dict | None = None,
+    subject: str = "",
+    body_text: str = "",
+    body_html: str = "",
+    scheduled_at: datetime | None = None,
+) -> Notification:
+    """Write a message to the outbox once per dedupe key; deliver it after commit.
+
+    Call it inside the transaction of the event it reports. Give either a
+    template base name (rendered at delivery from ``context``, a JSON snapshot
+    of the event) or a ready ``subject`` and ``body_text``. A second call with
+    the same ``dedupe_key`` returns the first row and sends nothing more.
+    A ``scheduled_at`` in the future leaves the row to the sweeper.
+    """
+    if kind not in Kind.values:
+        raise NotificationError(f"Unknown notification kind: {kind!r}.")
+    if not dedupe_key:
+        raise NotificationError("A notification needs a dedupe key.")
+    if not template and not (subject and body_text):
+        raise NotificationError("A notification needs a template, or a subject and a body.")
+    return _enqueue(
+        kind=kind,
+        recipient=(recipient or "").strip(),
+        dedupe_key=dedupe_key,
+        booking=booking,
+        template=template,
+        context=context or {},
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        scheduled_at=scheduled_at or timezone.now(),
+    )
+
+
+@transaction.atomic
+def _enqueue(*, dedupe_key: str, **fields) -> Notification:
+    try:
+        # The savepoint lets a concurrent duplicate lose on the unique key
+        # without aborting the caller's transaction.
+        with transaction.atomic():
+            notification = Notification.objects.create(dedupe_key=dedupe_key, **fields)
+    except IntegrityError:
+        return Notification.objects.get(dedupe_key=dedupe_key)
+    if notification.scheduled_at <= timezone.now():
+        dispatch_on_commit(notification.pk)
+    return notification
+
+
+def dispatch_on_commit(notification_id: int) -> None:
+    """Queue the delivery task once the current transaction commits."""
+    transaction.on_commit(lambda: dispatch(notification_id))
+
+
+def dispatch(notification_id: int) -> bool:
+    """Queue the delivery task now; a broker outage is logged, never raised.
+
+    The event has already committed when this runs, so raising would turn a
+    booking that succeeded into an error page; the row stays pending and the
+    sweeper sends it once the broker is back.
+    """
+    from .tasks import deliver_notification_task
+
+    try:
+        deliver_notification_task.delay(notification_id=notification_id)
+    except Exception:
+        logger.warning(
+            "Could not queue notification %s; the sweeper will send it.",
+            notification_id,
+            exc_info=True,
+        )
+        return False
+    return True
+
+
+# --- Booking events -----------------------------------------------------------
+
+
+@transaction.atomic
+def notify_booking_event(*, booking, event: str) -> list[Notification]:
+    """Write the guest's messages for a booking event, once per event.
+
+    ``confirmed``: the confirmation, and the pre-arrival reminder scheduled.
+    ``cancelled``: the cancellation, and any pending reminder cancelled.
+    ``dates_changed``: the pending reminder moved to the new arrival.
+    Call it inside the booking service's transaction, after the booking is saved.
+    """
+    if event not in BOOKING_EVENTS:
+        raise NotificationError(
+            f"Unknown booking event {event!r}; expected one of {', '.join(BOOKING_EVENTS)}."
+        )
+    written: list[Notification] = []
+    if event == "confirmed":
+        written.append(_booking_message(booking, Kind.BOOKING_CONFIRMED, "confirmed"))
+        reminder = reminder_schedule(booking=booking)
+        if reminder is not None:
+            written.append(reminder)
+    elif event == "cancelled":
+        written.append(_booking_message(booking, Kind.BOOKING_CANCELLED, "cancelled"))
+        reminders_cancel(booking=booking)
+    else:
+        reminder = reminder_schedule(booking=booking)
+        if reminder is not None:
+            written.append(reminder)
+    return written
+
+
+def _booking_message(booking, kind: str, event: str) -> Notification:
+    return notification_enqueue(
+        kind=kind,
+        recipient=booking_recipient(booking),
+        booking=booking,
+        template=TEMPLATES[kind],
+        context=booking_context(booking),
+        dedupe_key=f"booking:{booking.pk}:{event}",
+    )
+
+
+def booking_recipient(booking) -> str:
+    if booking.guest_email:
+        return booking.guest_email
+    if booking.guest_id and booking.guest.email:
+        return booking.guest.email
+    return ""
+
+
+def booking_link(booking) -> str:
+    path = ""
+    try:
+        path = booking.get_absolute_url()
+    except NoReverseMatch:
+        logger.warning("No page for booking %s yet; the email links to the site.", booking.pk)
+    return settings.SITE_URL.rstrip("/") + (path or "/")
+
+
+def booking_context(booking) -> dict:
+    """A JSON snapshot of what the guest's email says, as true at this moment."""
+    hotel = booking.hotel
+    currency = booking.currency or hotel.currency
+    nights = [
+        {
+            "date": night.date.isoformat(),
+            "date_display": format_day(night.date),
+            "price": str(night.price),
+            "price_display": format_money(night.price, currency),
+        }
+        for night in booking.night_prices.all().order_by("date")
+    ]
+    return {
+        "reference": booking.reference,
+        "status": booking.status,
+        "guest_name": booking.guest_name,
+        "room_type": booking.room_type.name,
+        "check_in": booking.check_in.isoformat(),
+        "check_out": booking.check_out.isoformat(),
+        "check_in_display": format_day(booking.check_in),
+        "check_out_display": format_day(booking.check_out),
+        "nights_count": booking.nights,
+        "adults": booking.adults,
+        "children": booking.children,
+        "currency": currency,
+        "total_price": str(booking.total_price),
+        "total_display": format_money(booking.total_price, currency),
+        "cancellation_fee_display": (
+            format_money(booking.cancellation_fee, currency)
+            if booking.cancellation_fee is not None
+            else ""
+        ),
+        "nights": nights,
+        "link": booking_link(booking),
+        "hotel": {
+            "name": hotel.name,
+            "address": hotel.address,
+            "city": hotel.city,
+            "email": hotel.email,
+            "phone": hotel.phone,
+            "timezone": hotel.timezone,
+            "check_in_time": format_time_of_day(hotel.check_in_time),
+            "check_out_time": format_time_of_day(hotel.check_out_time),
+        },
+    }
+
+
+# --- Reminders ----------------------------------------------------------------
+
+
+def reminder_time(booking) -> datetime:
+    """When the pre-arrival reminder goes out: N days before, at the hotel's local hour."""
+    day = booking.check_in - timedelta(days=settings.NOTIFICATION_REMINDER_DAYS_BEFORE)
+    local = datetime.combine(
+        day, time(hour=settings.NOTIFICATION_REMINDER_HOUR), tzinfo=ZoneInfo(booking.hotel.timezone)
+    )
+    return local.astimezone(UTC)
+
+
+def _reminder_key(booking) -> str:
+    return f"booking:{booking.pk}:reminder:{booking.check_in.isoformat()}"
+
+
+@transaction.atomic
+def reminder_schedule(*, booking, now: datetime | None = None) -> Notification | None:
+    """Schedule the pre-arrival reminder for the booking's current arrival date.
+
+    Pending reminders for another arrival date are cancelled (the dates moved).
+    Nothing is scheduled when the reminder's time has passed: a guest who
+    books the day before arrival has just had the confirmation.
+    """
+    now = now or timezone.now()
+    key = _reminder_key(booking)
+    Notification.objects.filter(
+        booking=booking, kind=Kind.ARRIVAL_REMINDER, status=Status.PENDING
+    ).exclude(dedupe_key=key).update(status=Status.CANCELLED, updated_at=now)
+    at = reminder_time(booking)
+    if at <= now:
+        return None
+    existing = Notification.objects.select_for_update().filter(dedupe_key=key).first()
+    if existing is not None:
+        if existing.status == Status.CANCELLED:
+            # Dates moved away and back again: the same reminder is wanted.
+            existing.status = Status.PENDING
+            existing.scheduled_at = at
+            existing.context = booking_context(booking)
+            existing.recipient = booking_recipient(booking)
+            existing.attempts = 0
+            existing.last_error = ""
+            existing.save()
+        return existing
+    return notification_enqueue(
+        kind=Kind.ARRIVAL_REMINDER,
+        recipient=booking_recipient(booking),
+        booking=booking,
+        template=TEMPLATES[Kind.ARRIVAL_REMINDER],
+        context=booking_context(booking),
+        dedupe_key=key,
+        scheduled_at=at,
+    )
+
+
+@transaction.atomic
+def reminders_cancel(*, booking) -> int:
+    """Cancel the booking's reminders that have not gone out; return how many."""
+    return Notification.objects.filter(
+        booking=booking, kind=Kind.ARRIVAL_REMINDER, status=Status.PENDING
+    ).update(status=Status.CANCELLED, updated_at=timezone.now())
+
+
+@transaction.atomic
+def reminders_backfill(*, now: datetime | None = None) -> int:
+    """Schedule reminders missing for confirmed bookings arriving soon; return how many.
+
+    The confirm path schedules them; this covers bookings confirmed before
+    reminders existed or with their settings changed. Idempotent by dedupe key.
+    """
+    from .selectors import bookings_needing_reminder
+
+    now = now or timezone.now()
+    count = 0
+    for booking in bookings_needing_reminder(now=now):
+        if reminder_schedule(booking=booking, now=now) is not None:
+            count += 1
+    return count
+
+
+# --- Staff alerts -------------------------------------------------------------
+
+
+def staff_recipients() -> list[str]:
+    emails = (
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .exclude(email="")
+        .order_by("email")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+    return list(emails) or [email for _name, email in settings.ADMINS]
+
+
+@transaction.atomic
+def notify_staff(*, subject: str, body: str, dedupe_key: str) -> list[Notification]:
+    """Email an operational alert to every active staff user (or ADMINS), once per key.
+
+    One row per recipient, so one bad address does not hold back the others.
+    With nobody to tell, the alert is logged as an error and nothing is written.
+    """
+    recipients = staff_recipients()
+    if not recipients:
+        logger.error("Staff alert with no recipient (no staff email, no ADMINS): %s", subject)
+        return []
+    return [
+        notification_enqueue(
+            kind=Kind.STAFF_ALERT,
+            recipient=recipient,
+            subject=subject,
+            body_text=body,
+            dedupe_key=f"{dedupe_key}:{recipient.lower()}",
+        )
+        for recipient in recipients
+    ]
+
+
+# --- Rendering ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def render_notification(notification: Notification) -> RenderedEmail:
+    """Render the message as it will be (or was) sent; template errors propagate."""
+    if not notification.template:
+        return RenderedEmail(
+            subject=notification.subject,
+            text=notification.body_text,
+            html=notification.body_html,
+        )
+    context = {**notification.context, "site_url": settings.SITE_URL}
+    base = notification.template
+    # A subject is one line: templates may wrap it for readability.
+    subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
+    text = render_to_string(f"{base}.txt", context)
+    try:
+        html_template = get_template(f"{base}.html")
+    except TemplateDoesNotExist:
+        html = ""
+    else:
+        html = html_template.render(context)
+    return RenderedEmail(subject=subject, text=text, html=html)
+
+
+def build_message(notification: Notification, rendered: RenderedEmail) -> EmailMultiAlternatives:
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    reply_to = (notification.context.get("hotel") or {}).get("email") or None
+    message = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.recipient],
+        reply_to=[reply_to] if reply_to else None,
+        headers={
+            # Stable across retries, so a receiving server can drop a copy
+            # whose first attempt was accepted but not acknowledged to us.
+            "Message-ID": (
+                f"<notification.{notification.pk}."
+                f"{int(notification.created_at.timestamp())}@{domain}>"
+            ),
+            "X-Notification-ID": str(notification.pk),
+        },
+    )
+    if rendered.html:
+        message.attach_alternative(rendered.html, "text/html")
+    return message
+
+
+# --- Delivery -----------------------------------------------------------------
+
+SENT = "sent"
+SKIPPED = "skipped"
+FAILED = "failed"
+RETRY = "retry"
+
+
+def retry_delay(attempts: int) -> int:
+    """Seconds before the next attempt: exponential from the base, capped at an hour."""
+    base = settings.NOTIFICATION_RETRY_BASE_SECONDS
+    return min(base * 2 ** max(attempts - 1, 0), 3600)
+
+
+def notification_deliver(*, notification_id: int) -> str:
+    """Send one notification if it is pending and due, exactly once; say what happened.
+
+    Not one transaction on purpose: the claim commits before the SMTP
+    conversation so that no row lock or connection is held while a slow mail
+    server answers; the claim (status ``sending`` plus ``claimed_at``) is what
+    keeps a second task away, and the sweeper returns a claim whose worker
+    died. Raises TransientDeliveryError when the caller should try again.
+    """
+    notification = _claim(notification_id)
+    if notification is None:
+        return SKIPPED
+    try:
+        validate_email(notification.recipient)
+    except ValidationError:
+        _finish_failed(notification, f"Invalid recipient address: {notification.recipient!r}.")
+        return FAILED
+    try:
+        rendered = render_notification(notification)
+        message = build_message(notification, rendered)
+    except Exception as exc:
+        # Whatever a template raises fails this row only; it is not retried
+        # because the same snapshot would fail the same way.
+        logger.exception("Notification %s failed to render", notification.pk)
+        _finish_failed(notification, f"Template error: {type(exc).__name__}: {exc}")
+        return FAILED
+    try:
+        message.send()
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        if _is_permanent(exc):
+            _finish_failed(notification, f"Refused by the mail server: {error}")
+            return FAILED
+        if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+            _finish_failed(notification, f"Gave up after {notification.attempts} attempts: {error}")
+            return FAILED
+        delay = retry_delay(notification.attempts)
+        _finish_retry(notification, error, delay)
+        raise TransientDeliveryError(error, retry_in=delay) from exc
+    _finish_sent(notification, rendered)
+    return SENT
+
+
+def _is_permanent(exc: Exception) -> bool:
+    """A 5xx for every recipient means the address itself is refused."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _msg in exc.recipients.values())
+    return False
+
+
+@transaction.atomic
+def _claim(notification_id: int) -> Notification | None:
+    now = timezone.now()
+    notification = (
+        Notification.objects.select_for_update(skip_locked=True)
+        .filter(pk=notification_id, status=Status.PENDING, scheduled_at__lte=now)
+        .first()
+    )
+    if notification is None:
+        return None
+    notification.status = Status.SENDING
+    notification.attempts += 1
+    notification.claimed_at = now
+    notification.save(update_fields=["status", "attempts", "claimed_at", "updated_at"])
+    return notification
+
+
+def _finish(notification: Notification, **fields) -> bool:
+    # Conditional on our own claim: if the sweeper judged this worker dead and
+    # another took the row over, that one's outcome stands.
+    updated = Notification.objects.filter(
+        pk=notification.pk, status=Status.SENDING, claimed_at=notification.claimed_at
+    ).update(updated_at=timezone.now(), **fields)
+    return bool(updated)
+
+
+def _finish_sent(notification: Notification, rendered: RenderedEmail) -> None:
+    _finish(
+        notification,
+        status=Status.SENT,
+        sent_at=timezone.now(),
+        subject=rendered.subject[:300],
+        body_text=rendered.text,
+        body_html=rendered.html,
+        last_error="",
+    )
+
+
+def _finish_failed(notification: Notification, error: str) -> None:
+    logger.warning("Notification %s failed: %s", notification.pk, error)
+    _finish(notification, status=Status.FAILED, last_error=error)
+
+
+def _finish_retry(notification: Notification, error: str, delay: int) -> None:
+    logger.info("Notification %s will be retried in %ss: %s", notification.pk, delay, error)
+    _finish(
+        notification,
+        status=Status.PENDING,
+        last_error=error,
+        scheduled_at=timezone.now() + timedelta(seconds=delay),
+        claimed_at=None,
+    )
+
+
+# --- Sweeper ------------------------------------------------------------------
+
+
+def notifications_sweep(*, now: datetime | None = None) -> list[int]:
+    """Queue the due pending rows no task is handling; return their ids.
+
+    First returns to pending the rows whose worker died mid-send (a claim older
+    than the lease, longer than any task may run), or fails them when they had
+    their last attempt. Duplicate tasks are harmless: only one can claim a row.
+    """
+    now = now or timezone.now()
+    _recover_stale_claims(now=now)
+    due = list(
+        Notification.objects.filter(status=Status.PENDING, scheduled_at__lte=now)
+        .order_by("scheduled_at")
+        .values_list("pk", flat=True)[: settings.NOTIFICATION_SWEEP_BATCH]
+    )
+    for notification_id in due:
+        dispatch(notification_id)
+    return due
+
+
+@transaction.atomic
+def _recover_stale_claims(*, now: datetime) -> None:
+    stale = Notification.objects.filter(
+        status=Status.SENDING,
+        claimed_at__lt=now - timedelta(seconds=settings.NOTIFICATION_SENDING_LEASE_SECONDS),
+    )
+    error = "The worker stopped while sending; the message may have gone out once."
+    stale.filter(attempts__gte=settings.NOTIFICATION_MAX_ATTEMPTS).update(
+        status=Status.FAILED, last_error=error, updated_at=now
+    )
+    stale.update(status=Status.PENDING, claimed_at=None, last_error=error, updated_at=now)
+
+
+# --- Staff actions ------------------------------------------------------------
+
+
+@transaction.atomic
+def notification_resend(
+    *, notification: Notification, recipient: str | None = None
+) -> Notification:
+    """Send a message again as a new row; the original stays as it was, for history."""
+    original = Notification.objects.select_for_update().get(pk=notification.pk)
+    if original.status in (Status.PENDING, Status.SENDING):
+        raise NotificationError(
+            f"Notification {original.pk} is still being delivered; "
+            "resend it once it has been sent or has failed."
+        )
+    return _enqueue(
+        kind=original.kind,
+        channel=original.channel,
+        recipient=(recipient or original.recipient).strip(),
+        booking=original.booking,
+        template=original.template,
+        context=original.context,
+        # A template row is rendered again (a fixed template applies); a
+        # ready-made message is sent as it was.
+        subject="" if original.template else original.subject,
+        body_text="" if original.template else original.body_text,
+        body_html="" if original.template else original.body_html,
+        scheduled_at=timezone.now(),
+        resent_from=original,
+        dedupe_key=f"resend:{original.pk}:{uuid.uuid4().hex}",
+    )

@@ -1,0 +1,209 @@
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from notifications.exceptions import NotificationError
+from notifications.models import Notification
+from notifications.services import (
+    notification_enqueue,
+    notify_booking_event,
+    notify_staff,
+    reminder_time,
+)
+from tests.factories import HotelFactory, RoomTypeFactory, StaffFactory
+from tests.notifications.factories import booking_with_nights
+
+pytestmark = pytest.mark.django_db
+
+Kind = Notification.Kind
+Status = Notification.Status
+
+
+def test_confirmed_booking_sends_one_confirmation_after_commit(
+    django_capture_on_commit_callbacks,
+):
+    # given
+    booking = booking_with_nights(
+        guest_email="ana@example.com",
+        prices=[Decimal("120.00"), Decimal("1350.50")],
+    )
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_booking_event(booking=booking, event="confirmed")
+
+    # then
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["ana@example.com"]
+    assert booking.reference in message.subject
+    assert booking.hotel.name in message.subject
+    assert "€1,470.50" in message.body
+    assert "€1,350.50" in message.body
+    html = message.alternatives[0][0]
+    assert "€1,470.50" in html
+    row = Notification.objects.get(kind=Kind.BOOKING_CONFIRMED)
+    assert row.status == Status.SENT
+    assert row.sent_at is not None
+    assert row.subject == message.subject
+    assert row.attempts == 1
+
+
+def test_nothing_is_sent_before_the_callers_transaction_commits(
+    django_capture_on_commit_callbacks,
+):
+    booking = booking_with_nights()
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        notify_booking_event(booking=booking, event="confirmed")
+
+    assert mail.outbox == []
+    assert len(callbacks) == 1
+    assert Notification.objects.get(kind=Kind.BOOKING_CONFIRMED).status == Status.PENDING
+
+
+def test_confirming_twice_writes_and_sends_one_confirmation(django_capture_on_commit_callbacks):
+    booking = booking_with_nights()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_booking_event(booking=booking, event="confirmed")
+        notify_booking_event(booking=booking, event="confirmed")
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_booking_event(booking=booking, event="confirmed")
+
+    assert Notification.objects.filter(kind=Kind.BOOKING_CONFIRMED).count() == 1
+    assert Notification.objects.filter(kind=Kind.ARRIVAL_REMINDER).count() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_money_is_formatted_in_the_hotels_currency(django_capture_on_commit_callbacks):
+    room_type = RoomTypeFactory(hotel=HotelFactory(currency="GBP", timezone="Europe/London"))
+    booking = booking_with_nights(
+        room_type=room_type, currency="GBP", prices=[Decimal("99.99")] * 2
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_booking_event(booking=booking, event="confirmed")
+
+    assert "£199.98" in mail.outbox[0].body
+
+
+def test_reminder_is_scheduled_at_the_local_hour_days_before_arrival(settings):
+    settings.NOTIFICATION_REMINDER_DAYS_BEFORE = 2
+    settings.NOTIFICATION_REMINDER_HOUR = 10
+    room_type = RoomTypeFactory(hotel=HotelFactory(timezone="America/New_York"))
+    booking = booking_with_nights(room_type=room_type, check_in=date(2099, 7, 10))
+
+    notify_booking_event(booking=booking, event="confirmed")
+
+    reminder = Notification.objects.get(kind=Kind.ARRIVAL_REMINDER)
+    # 10:00 in New York in July (EDT, UTC-4) is 14:00 UTC.
+    assert reminder.scheduled_at == datetime(2099, 7, 8, 14, 0, tzinfo=UTC)
+    assert reminder.status == Status.PENDING
+    assert reminder_time(booking) == reminder.scheduled_at
+
+
+def test_no_reminder_when_its_time_has_passed():
+    booking = booking_with_nights(check_in=date.today() + timedelta(days=1))
+
+    notify_booking_event(booking=booking, event="confirmed")
+
+    assert not Notification.objects.filter(kind=Kind.ARRIVAL_REMINDER).exists()
+
+
+def test_cancelling_sends_the_cancellation_and_cancels_the_reminder(
+    django_capture_on_commit_callbacks,
+):
+    booking = booking_with_nights()
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_booking_event(booking=booking, event="confirmed")
+    booking.status = booking.Status.CANCELLED
+    booking.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_booking_event(booking=booking, event="cancelled")
+
+    assert [m.subject for m in mail.outbox][-1].endswith("is cancelled")
+    assert Notification.objects.get(kind=Kind.ARRIVAL_REMINDER).status == Status.CANCELLED
+
+
+def test_changed_dates_move_the_pending_reminder():
+    booking = booking_with_nights(check_in=date(2099, 3, 10))
+    notify_booking_event(booking=booking, event="confirmed")
+    booking.check_in, booking.check_out = date(2099, 4, 20), date(2099, 4, 22)
+    booking.save()
+
+    notify_booking_event(booking=booking, event="dates_changed")
+
+    reminders = Notification.objects.filter(kind=Kind.ARRIVAL_REMINDER)
+    assert {(r.status, r.scheduled_at.date()) for r in reminders} == {
+        (Status.CANCELLED, date(2099, 3, 8)),
+        (Status.PENDING, date(2099, 4, 18)),
+    }
+
+
+def test_dates_moved_back_revive_the_first_reminder():
+    booking = booking_with_nights(check_in=date(2099, 3, 10))
+    notify_booking_event(booking=booking, event="confirmed")
+    booking.check_in, booking.check_out = date(2099, 4, 20), date(2099, 4, 22)
+    notify_booking_event(booking=booking, event="dates_changed")
+    booking.check_in, booking.check_out = date(2099, 3, 10), date(2099, 3, 12)
+
+    notify_booking_event(booking=booking, event="dates_changed")
+
+    pending = Notification.objects.get(kind=Kind.ARRIVAL_REMINDER, status=Status.PENDING)
+    assert pending.scheduled_at.date() == date(2099, 3, 8)
+
+
+def test_unknown_booking_event_is_refused_with_a_clear_message():
+    booking = booking_with_nights()
+
+    with pytest.raises(NotificationError, match="Unknown booking event 'paid'"):
+        notify_booking_event(booking=booking, event="paid")
+
+    assert not Notification.objects.exists()
+
+
+def test_enqueue_without_template_or_body_is_refused():
+    with pytest.raises(NotificationError, match="template, or a subject and a body"):
+        notification_enqueue(kind=Kind.STAFF_ALERT, recipient="a@example.com", dedupe_key="x")
+
+
+def test_staff_alert_goes_to_each_active_staff_user_once(django_capture_on_commit_callbacks):
+    StaffFactory(email="ops@example.com")
+    StaffFactory(email="boss@example.com")
+    StaffFactory(email="gone@example.com", is_active=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_staff(subject="Backup failed", body="pg_dump exited 1", dedupe_key="backup:7")
+        notify_staff(subject="Backup failed", body="pg_dump exited 1", dedupe_key="backup:7")
+
+    assert sorted(m.to[0] for m in mail.outbox) == ["boss@example.com", "ops@example.com"]
+    assert mail.outbox[0].body == "pg_dump exited 1"
+
+
+def test_staff_alert_falls_back_to_admins(settings, django_capture_on_commit_callbacks):
+    settings.ADMINS = [("Ops", "ops-team@example.com")]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_staff(subject="Backup failed", body="disk full", dedupe_key="backup:8")
+
+    assert [m.to for m in mail.outbox] == [["ops-team@example.com"]]
+
+
+def test_scheduled_notification_is_not_sent_before_it_is_due(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        notification_enqueue(
+            kind=Kind.STAFF_ALERT,
+            recipient="a@example.com",
+            subject="Later",
+            body_text="Later",
+            dedupe_key="later",
+            scheduled_at=timezone.now() + timedelta(hours=1),
+        )
+
+    assert callbacks == []
+    assert mail.outbox == []
