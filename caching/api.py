@@ -1,68 +1,436 @@
-"""Read-through caching with versioned namespaces.
+"""Read-through caching in two tiers, with versioned namespaces.
+
+    value = cached("availability:hotel:42", ["search", check_in, nights], load, ttl=60)
 
 A key lives in a namespace such as ``availability:hotel:42``. Invalidation
-bumps the namespace's version (one INCR) so every key under it is orphaned at
-once, without scanning keys; orphans age out by their TTL. Invalidation runs
-after the writing transaction commits, never before, so a reader cannot load
-the old rows and store them under the new version.
+bumps the namespace's version in Redis (one INCR), which orphans every key
+under it at once without scanning keys; orphans age out by their TTL.
+
+Reads go through two tiers: a bounded LRU in this process (caching.local),
+then the Django cache (Redis through django-redis). The process trusts a
+namespace version it read from Redis for at most CACHE_VERSION_CHECK_INTERVAL
+(0.5 s by default), so once a write's invalidation has run, every process
+serves the new value within that interval.
+
+Correctness rests on three rules:
+
+* Invalidation runs after the writing transaction commits
+  (``invalidate_on_commit``), so no reader can load the old rows after the
+  version moved.
+* A loader stores its result under the version read *before* it started, and
+  only if that is still the current version after it finished; a value loaded
+  before an invalidation therefore never lands under the new version.
+* Inside a write transaction the cache is bypassed: the loader's result may
+  hold uncommitted rows that a rollback would make false, and a write path
+  must read the database anyway (DESIGN.md, invariant 5).
+
+Redis failures fail open: reads go to the database for CACHE_RETRY_INTERVAL,
+the error is logged at most once per CACHE_ERROR_LOG_INTERVAL, and
+invalidations that could not be sent are retried by this process once Redis
+answers again. An invalidation lost for good (the process died meanwhile) is
+bounded by the values' TTL.
 """
 
+import functools
+import inspect
+import pickle
+import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable
+from hashlib import sha256
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
+
+from . import conf, local, log, stats
+from .local import MISSING, LocalTier, VersionTable
 
 T = TypeVar("T")
 
 _VERSION_PREFIX = "nsv:"
-_MISSING = object()
+_LOCK_PREFIX = "lock:"
+_MAX_SUFFIX = 200
+
+local_tier = LocalTier()
+versions = VersionTable()
+
+_state_lock = threading.Lock()
+_down_until = 0.0
+_pending_invalidations: set[str] = set()
+
+
+# --- Keys -------------------------------------------------------------------
 
 
 def _version_key(namespace: str) -> str:
     return f"{_VERSION_PREFIX}{namespace}"
 
 
-def namespace_version(namespace: str) -> int:
-    """The current version of a namespace, starting it at 1 if it has none."""
-    version = cache.get(_version_key(namespace))
-    if version is None:
-        cache.add(_version_key(namespace), 1, timeout=None)
-        version = cache.get(_version_key(namespace)) or 1
-    return int(version)
+def _key_part(part: Any) -> str:
+    meta = getattr(part, "_meta", None)
+    if meta is not None and getattr(part, "pk", None) is not None:
+        part = f"{meta.label_lower}#{part.pk}"
+    elif part is None:
+        part = ""
+    return quote(str(part), safe="-_.#=,")
+
+
+def key_suffix(key_parts: Iterable[Any]) -> str:
+    """Join the parts into a key that is unambiguous, printable and short.
+
+    Each part is percent-encoded, so ``["a:b"]`` and ``["a", "b"]`` differ;
+    a model instance stands for its label and primary key. Long keys are
+    hashed, which keeps them valid for every cache backend.
+    """
+    if isinstance(key_parts, str | bytes):
+        key_parts = [key_parts]
+    suffix = ":".join(_key_part(p) for p in key_parts)
+    if len(suffix) > _MAX_SUFFIX:
+        suffix = "h" + sha256(suffix.encode()).hexdigest()
+    return suffix
 
 
 def make_key(namespace: str, version: int, key_parts: Iterable[Any]) -> str:
-    parts = ":".join(str(p) for p in key_parts)
-    return f"c:{namespace}:v{version}:{parts}"
+    return f"c:{namespace}:v{version}:{key_suffix(key_parts)}"
 
 
-def cached(namespace: str, key_parts: Iterable[Any], loader: Callable[[], T], ttl: int = 60) -> T:
-    """Return the cached value for ``key_parts`` in ``namespace``, loading it on a miss."""
-    version = namespace_version(namespace)
-    key = make_key(namespace, version, key_parts)
-    value = cache.get(key, _MISSING)
-    if value is not _MISSING:
-        return value
-    value = loader()
-    # A write that committed while the loader ran has bumped the version; the
-    # value may predate it, so it is returned but not stored.
-    if namespace_version(namespace) == version:
-        cache.set(key, value, timeout=ttl)
-    return value
+def _value_key(namespace: str, version: int, suffix: str) -> str:
+    return f"c:{namespace}:v{version}:{suffix}"
+
+
+# --- Backend health ---------------------------------------------------------
+
+
+def backend_available() -> bool:
+    """False while reads skip Redis after an error (see CACHE_RETRY_INTERVAL)."""
+    return local.clock() >= _down_until
+
+
+def _mark_down(what: str) -> None:
+    global _down_until
+    retry = conf.get("CACHE_RETRY_INTERVAL")
+    with _state_lock:
+        _down_until = local.clock() + retry
+    # Versions read before the outage cannot be trusted after it: an
+    # invalidation may have been missed meanwhile.
+    versions.clear()
+    log.warning(
+        "Cache backend unavailable (%s); reading from the database, retrying in %.1f s",
+        what,
+        retry,
+    )
+
+
+def _version_seed() -> int:
+    """The first version of a namespace: milliseconds since the epoch.
+
+    If Redis loses a version key (eviction, restart, FLUSHDB) it is seeded
+    again with a larger number than any version handed out before, so values
+    cached under an old version can never become current again.
+    """
+    return time.time_ns() // 1_000_000
+
+
+def _in_write_transaction() -> bool:
+    connection = transaction.get_connection()
+    # The atomic blocks a test case wraps each test in are not writes of the
+    # code under test; without this, nothing would be cached under pytest.
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+# --- Versions ---------------------------------------------------------------
+
+
+def _read_version(namespace: str) -> int | None:
+    """The namespace's version as Redis has it now; None when Redis failed."""
+    started = local.clock()
+    key = _version_key(namespace)
+    value = cache.get(key)
+    if value is None:
+        added = cache.add(key, _version_seed(), timeout=None)
+        # django-redis answers None (not False) when it swallowed an error.
+        value = cache.get(key) if added is not None else None
+        if value is None:
+            _mark_down(f"cannot read the version of {namespace}")
+            return None
+    return versions.record(namespace, int(value), started)
+
+
+def namespace_version(namespace: str) -> int | None:
+    """The version this process serves ``namespace`` under; None when Redis failed."""
+    version = versions.fresh(namespace)
+    if version is not None:
+        return version
+    return _read_version(namespace)
+
+
+def _bump(namespace: str) -> int | None:
+    key = _version_key(namespace)
+    try:
+        version = cache.incr(key)
+    except ValueError:
+        seed = _version_seed()
+        added = cache.add(key, seed, timeout=None)
+        if added:
+            return seed
+        if added is None:
+            return None
+        try:
+            version = cache.incr(key)
+        except ValueError:
+            return None
+    return None if version is None else int(version)
+
+
+# --- Invalidation -----------------------------------------------------------
 
 
 def invalidate(*namespaces: str) -> None:
-    """Bump each namespace's version now. Prefer invalidate_on_commit inside a write."""
-    for namespace in namespaces:
-        key = _version_key(namespace)
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.add(key, 2, timeout=None)
+    """Bump each namespace's version now. Prefer invalidate_on_commit inside a write.
+
+    This process sees the new version at once; others within the version
+    check interval. A bump Redis refused is kept and sent again later.
+    """
+    failed = []
+    for namespace in dict.fromkeys(namespaces):
+        version = _bump(namespace) if backend_available() else None
+        if version is None:
+            failed.append(namespace)
+            versions.forget(namespace)
+        else:
+            versions.record(namespace, version, local.clock())
+    if failed:
+        with _state_lock:
+            _pending_invalidations.update(failed)
+        if backend_available():
+            _mark_down("cannot bump " + ", ".join(failed))
 
 
-def invalidate_on_commit(*namespaces: str) -> None:
-    """Bump the namespaces once the current transaction commits (at once outside one)."""
+def invalidate_on_commit(*namespaces: str, using: str | None = None) -> None:
+    """Bump the namespaces once the current transaction commits (at once outside one).
+
+    A rolled-back transaction bumps nothing: it changed nothing.
+    """
     names = tuple(namespaces)
-    transaction.on_commit(lambda: invalidate(*names))
+    transaction.on_commit(lambda: invalidate(*names), using=using)
+
+
+def _send_pending_invalidations() -> None:
+    if not _pending_invalidations:
+        return
+    with _state_lock:
+        pending = sorted(_pending_invalidations)
+        _pending_invalidations.clear()
+    invalidate(*pending)
+
+
+# --- Reads ------------------------------------------------------------------
+
+
+class _SingleFlight:
+    """Concurrent misses on one key in this process run the loader once."""
+
+    class _Call:
+        __slots__ = ("done", "error", "value")
+
+        def __init__(self) -> None:
+            self.done = threading.Event()
+            self.value: Any = None
+            self.error: BaseException | None = None
+
+    def __init__(self) -> None:
+        self._calls: dict[str, _SingleFlight._Call] = {}
+        self._lock = threading.Lock()
+
+    def run(self, key: str, fn: Callable[[], T]) -> T:
+        with self._lock:
+            call = self._calls.get(key)
+            leader = call is None
+            if leader:
+                call = self._calls[key] = self._Call()
+        if leader:
+            try:
+                call.value = fn()
+                return call.value
+            except BaseException as exc:
+                call.error = exc
+                raise
+            finally:
+                with self._lock:
+                    del self._calls[key]
+                call.done.set()
+        call.done.wait()
+        if call.error is not None:
+            raise call.error
+        # A copy, so that the waiters and the leader do not share one object.
+        return pickle.loads(pickle.dumps(call.value, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301
+
+
+_flights = _SingleFlight()
+
+
+def cached(namespace: str, key_parts: Iterable[Any], loader: Callable[[], T], ttl=None) -> T:
+    """Return the cached value for ``key_parts`` in ``namespace``, loading it on a miss.
+
+    ``ttl`` (seconds) defaults to CACHE_DEFAULT_TTL. The value must pickle.
+    Never call this on a booking path: those read the database.
+    """
+    if ttl is None:
+        ttl = conf.get("CACHE_DEFAULT_TTL")
+    if _in_write_transaction() or not backend_available():
+        stats.record(namespace, "bypass", "miss")
+        return loader()
+    _send_pending_invalidations()
+    version = namespace_version(namespace)
+    if version is None:
+        stats.record(namespace, "bypass", "miss")
+        return loader()
+    suffix = key_suffix(key_parts)
+    value = local_tier.get(namespace, suffix, version)
+    if value is not MISSING:
+        stats.record(namespace, "local", "hit")
+        stats.maybe_flush()
+        return value
+    stats.record(namespace, "local", "miss")
+    key = _value_key(namespace, version, suffix)
+    value = _flights.run(key, lambda: _read_shared(namespace, version, suffix, key, loader, ttl))
+    stats.maybe_flush()
+    return value
+
+
+def _read_shared(namespace, version, suffix, key, loader, ttl):
+    value = cache.get(key, MISSING)
+    if value is not MISSING:
+        stats.record(namespace, "shared", "hit")
+        local_tier.set(namespace, suffix, version, value, ttl)
+        return value
+    stats.record(namespace, "shared", "miss")
+    if conf.get("CACHE_STAMPEDE_LOCK"):
+        return _load_under_lock(namespace, version, suffix, key, loader, ttl)
+    value = loader()
+    _store(namespace, version, suffix, key, value, ttl)
+    return value
+
+
+def _load_under_lock(namespace, version, suffix, key, loader, ttl):
+    """Let one process load a missing value while the others wait for it, briefly.
+
+    The lock is a key with a short TTL taken with ADD. It fails open: if Redis
+    does not answer, or the holder takes longer than the lock's lifetime, or
+    it gives up without storing a value, the waiter loads the value itself.
+    """
+    lock_key = _LOCK_PREFIX + key
+    lifetime = conf.get("CACHE_STAMPEDE_LOCK_TIMEOUT")
+    token = uuid.uuid4().hex
+    if cache.add(lock_key, token, timeout=lifetime) is False:
+        deadline = local.clock() + lifetime
+        pause = 0.005
+        while local.clock() < deadline:
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+            found = cache.get_many([key, lock_key])
+            if key in found:
+                value = found[key]
+                local_tier.set(namespace, suffix, version, value, ttl)
+                return value
+            if lock_key not in found:
+                break
+        value = loader()
+        _store(namespace, version, suffix, key, value, ttl)
+        return value
+    try:
+        value = loader()
+        _store(namespace, version, suffix, key, value, ttl)
+        return value
+    finally:
+        # Only the holder deletes the lock; if it expired and another process
+        # took it, that one's token is there and stays.
+        if cache.get(lock_key) == token:
+            cache.delete(lock_key)
+
+
+def _store(namespace, version, suffix, key, value, ttl) -> None:
+    # The version is read again from Redis, not from this process's table:
+    # if an invalidation ran while the loader did, the value may predate the
+    # write, so it is returned to this caller but stored nowhere.
+    if _read_version(namespace) != version:
+        return
+    cache.set(key, value, timeout=ttl)
+    local_tier.set(namespace, suffix, version, value, ttl)
+
+
+def _call_key_part(value: Any) -> Any:
+    meta = getattr(value, "_meta", None)
+    if meta is not None:
+        return f"{meta.label_lower}#{value.pk}"
+    return value
+
+
+def cached_read(
+    namespace: str | Callable[..., str],
+    *,
+    ttl: int | None = None,
+    key: Callable[..., Iterable[Any]] | None = None,
+):
+    """Decorate a read so that its result goes through ``cached()``.
+
+    ``namespace`` is a string, formatted with the call's arguments
+    (``"availability:hotel:{hotel.pk}"``), or a callable taking the same
+    arguments. The key is the function's dotted name plus every argument
+    (model instances by primary key) unless ``key`` returns other parts.
+    The undecorated function stays available as ``.uncached``.
+    """
+
+    def decorate(func: Callable[..., T]) -> Callable[..., T]:
+        signature = inspect.signature(func)
+        name = f"{func.__module__}.{func.__qualname__}"
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            arguments = bound.arguments
+            if callable(namespace):
+                ns = namespace(*args, **kwargs)
+            else:
+                ns = namespace.format(**arguments)
+            if key is not None:
+                parts = list(key(*args, **kwargs))
+            else:
+                parts = [f"{k}={_call_key_part(v)}" for k, v in arguments.items()]
+            return cached(ns, [name, *parts], lambda: func(*args, **kwargs), ttl=ttl)
+
+        wrapper.uncached = func
+        return wrapper
+
+    return decorate
+
+
+# --- Process state ----------------------------------------------------------
+
+
+def reset_process_state() -> None:
+    """Forget everything this process holds: local values, versions, outage, counts.
+
+    For tests (call it wherever the Django cache is cleared) and for a
+    settings change.
+    """
+    global _down_until
+    local_tier.clear()
+    versions.clear()
+    with _state_lock:
+        _down_until = 0.0
+        _pending_invalidations.clear()
+    stats.reset()
+    log.reset()
+
+
+@receiver(setting_changed)
+def _reset_on_settings_change(*, setting: str, **kwargs) -> None:
+    if setting == "CACHES" or setting.startswith("CACHE_"):
+        reset_process_state()

@@ -204,14 +204,6 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "notifications.backfill_reminders",
         "schedule": 3600.0,
     },
-    # Nightly: backup, then verify it by restoring, then prune (one chain).
-    "backups-nightly": {
-        "task": "backups.nightly",
-        "schedule": crontab(
-            hour=env.int("BACKUP_NIGHTLY_HOUR", default=3),
-            minute=env.int("BACKUP_NIGHTLY_MINUTE", default=15),
-        ),
-    },
 }
 
 # --- Email ------------------------------------------------------------------
@@ -283,6 +275,14 @@ BACKUP_MAX_AGE_HOURS = env.float("BACKUP_MAX_AGE_HOURS", default=36.0)
 BACKUP_TASK_SOFT_TIME_LIMIT = env.int("BACKUP_TASK_SOFT_TIME_LIMIT", default=3000)
 BACKUP_TASK_TIME_LIMIT = env.int("BACKUP_TASK_TIME_LIMIT", default=3300)
 APP_VERSION = env("APP_VERSION", default="")
+# Nightly (UTC): backup, then verify it by restoring, then prune, as one chain.
+CELERY_BEAT_SCHEDULE["backups-nightly"] = {
+    "task": "backups.nightly",
+    "schedule": crontab(
+        hour=env.int("BACKUP_NIGHTLY_HOUR", default=3),
+        minute=env.int("BACKUP_NIGHTLY_MINUTE", default=15),
+    ),
+}
 
 # Notifications: the pre-arrival reminder goes out this many days before
 # check-in at this hour in the hotel's time zone; a send that fails for a
@@ -337,4 +337,28 @@ LOGGING = {
         "hotel.slow_query": {"level": "WARNING", "propagate": True},
         "django_guid": {"level": "WARNING", "propagate": True},
     },
+}
+
+# --- Read cache (caching app) -------------------------------------------------
+# Two tiers: a per-process LRU in front of the Django cache. The version check
+# interval is the bound on how long any process serves a value after the
+# write that changed it committed (at most 1 s, enforced by caching.E001).
+
+CACHE_LOCAL_MAX_ENTRIES = env.int("CACHE_LOCAL_MAX_ENTRIES", default=2000)
+CACHE_LOCAL_TTL = env.float("CACHE_LOCAL_TTL", default=30.0)
+CACHE_DEFAULT_TTL = env.int("CACHE_DEFAULT_TTL", default=60)
+CACHE_VERSION_CHECK_INTERVAL = env.float("CACHE_VERSION_CHECK_INTERVAL", default=0.5)
+CACHE_STAMPEDE_LOCK = env.bool("CACHE_STAMPEDE_LOCK", default=True)
+CACHE_STAMPEDE_LOCK_TIMEOUT = env.float("CACHE_STAMPEDE_LOCK_TIMEOUT", default=5.0)
+CACHE_RETRY_INTERVAL = env.float("CACHE_RETRY_INTERVAL", default=5.0)
+CACHE_ERROR_LOG_INTERVAL = env.float("CACHE_ERROR_LOG_INTERVAL", default=60.0)
+CACHE_STATS_FLUSH_INTERVAL = env.float("CACHE_STATS_FLUSH_INTERVAL", default=10.0)
+
+# django-redis logs every error it swallows; during an outage that is one
+# line per cache call, so its logger lets each message through once a minute.
+LOGGING["filters"]["cache_error_rate_limit"] = {"()": "caching.log.RateLimitFilter"}
+LOGGING["loggers"]["caching.redis"] = {
+    "level": "WARNING",
+    "filters": ["cache_error_rate_limit"],
+    "propagate": True,
 }

@@ -1,0 +1,34 @@
+"""The caching app's settings, read on every use so that override_settings works."""
+
+from django.conf import settings
+
+DEFAULTS = {
+    # Entries the per-process tier holds before it evicts the least recently used.
+    "CACHE_LOCAL_MAX_ENTRIES": 2000,
+    # Longest a value lives in the per-process tier, in seconds, whatever its TTL.
+    "CACHE_LOCAL_TTL": 30.0,
+    # TTL of a cached value when the caller gives none, in seconds.
+    "CACHE_DEFAULT_TTL": 60,
+    # How long the per-process tier trusts a namespace version it read from
+    # Redis. This is the staleness bound across processes, so it must not
+    # exceed one second (checked by caching.checks).
+    "CACHE_VERSION_CHECK_INTERVAL": 0.5,
+    # Serialise misses on one key across processes with a short Redis lock.
+    "CACHE_STAMPEDE_LOCK": True,
+    # Lifetime of that lock, and the longest another process waits on it
+    # before it loads the value itself.
+    "CACHE_STAMPEDE_LOCK_TIMEOUT": 5.0,
+    # After a Redis error, read from the database for this long before trying
+    # Redis again, so an outage costs one socket timeout per interval, not one
+    # per read.
+    "CACHE_RETRY_INTERVAL": 5.0,
+    # The same Redis error is logged at most once per this many seconds.
+    "CACHE_ERROR_LOG_INTERVAL": 60.0,
+    # Per-process hit and miss counts are added to the shared counters in
+    # Redis at most this often.
+    "CACHE_STATS_FLUSH_INTERVAL": 10.0,
+}
+
+
+def get(name: str):
+    return getattr(settings, name, DEFAULTS[name])
