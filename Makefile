@@ -25,6 +25,7 @@ install: $(STAMP)
 # real services, and a Celery worker with beat runs beside the server.
 run: $(STAMP)
 	mkdir -p var
+	$(PY) manage.py ensure_database
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@if [ -n "$$CELERY_BROKER_URL" ]; then \
@@ -51,7 +52,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# A backup (restored and checked) comes first when migrations are unapplied;
+# `make run` and the test suite call `migrate` directly and take none.
 migrate: $(STAMP)
+	$(PY) manage.py backup_before_migrate
 	$(PY) manage.py migrate --noinput
 
 worker: $(STAMP)
