@@ -1,0 +1,60 @@
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .models import BackupRecord
+
+
+def backups_list(*, status: str | None = None) -> QuerySet[BackupRecord]:
+    """Backups newest first, optionally of one status."""
+    records = BackupRecord.objects.order_by("-created_at", "-pk")
+    if status:
+        records = records.filter(status=status)
+    return records
+
+
+def backup_latest(*, verified_only: bool = False) -> BackupRecord | None:
+    """The newest good backup (any not failed), or the newest verified one."""
+    records = BackupRecord.objects.order_by("-created_at", "-pk")
+    if verified_only:
+        return records.filter(status=BackupRecord.Status.VERIFIED).first()
+    return records.exclude(status=BackupRecord.Status.FAILED).first()
+
+
+def backup_health(*, now: datetime | None = None) -> dict:
+    """Backup status for /health/: degraded when the newest verified backup is too old.
+
+    No verified backup at all also counts as degraded: until one has been
+    restored and checked, nothing proves the data could be recovered, and a
+    fresh install clears it with its first nightly run (or `manage.py backup
+    --verify`).
+    """
+    now = now or timezone.now()
+    max_age = timedelta(hours=settings.BACKUP_MAX_AGE_HOURS)
+    newest = (
+        BackupRecord.objects.filter(status=BackupRecord.Status.VERIFIED)
+        .order_by("-created_at")
+        .values("pk", "created_at", "verified_at")
+        .first()
+    )
+    if newest is None:
+        return {
+            "status": "degraded",
+            "reason": "no verified backup",
+            "newest_verified_id": None,
+            "newest_verified_at": None,
+            "newest_verified_age_seconds": None,
+            "max_age_hours": settings.BACKUP_MAX_AGE_HOURS,
+        }
+    age = now - newest["created_at"]
+    stale = age > max_age
+    return {
+        "status": "degraded" if stale else "ok",
+        "reason": "newest verified backup is too old" if stale else "",
+        "newest_verified_id": newest["pk"],
+        "newest_verified_at": newest["created_at"].isoformat(),
+        "newest_verified_age_seconds": int(age.total_seconds()),
+        "max_age_hours": settings.BACKUP_MAX_AGE_HOURS,
+    }
