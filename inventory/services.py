@@ -1,14 +1,33 @@
-"""Every write to RoomInventory goes through here."""
+"""Every write to RoomInventory goes through here.
 
+Date ranges are half-open, [start, end), like a stay: ``end`` is the first
+night not touched. Staff forms that show an inclusive "to" date convert.
+"""
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
 from datetime import date, timedelta
+from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from hotel.models import RoomType
+from hotel.models import Hotel, RoomType
 
-from .exceptions import SoldOut
+from .exceptions import InventoryError, SoldOut
 from .models import RoomInventory
+from .pricing import HotelRules
+
+# Rows per INSERT/UPDATE statement when writing nights in bulk.
+BATCH_SIZE = 1000
+# A bulk edit longer than this is almost certainly a typo in a year.
+MAX_EDIT_NIGHTS = 800
+
+UNCHANGED = object()
 
 
 def stay_nights(check_in: date, check_out: date) -> list[date]:
@@ -89,3 +108,275 @@ def _after_inventory_change(*, room_type: RoomType) -> None:
 def availability_namespaces(*, hotel) -> list[str]:
     """The cache namespaces that a change to a hotel's inventory makes stale."""
     return [f"availability:hotel:{hotel.pk}", f"availability:city:{hotel.city.lower()}"]
+
+
+def _check_range(start: date, end: date, *, limit: int | None = None) -> None:
+    if end <= start:
+        raise InventoryError(_("The end date must be after the start date."))
+    if limit is not None and (end - start).days > limit:
+        raise InventoryError(_("A range can cover at most %(n)d nights at once.") % {"n": limit})
+
+
+def _room_types_for(
+    *, hotel: Hotel | None, room_type: RoomType | None, room_types: Iterable[RoomType] | None
+) -> list[RoomType]:
+    if room_types is not None:
+        return list(room_types)
+    if room_type is not None:
+        return [room_type]
+    qs = RoomType.objects.filter(is_active=True, hotel__is_active=True).select_related("hotel")
+    if hotel is not None:
+        qs = qs.filter(hotel=hotel)
+    return list(qs.order_by("hotel_id", "pk"))
+
+
+def _rooms_for_sale(room_type_ids: list[int]) -> dict[int, int]:
+    """Active rooms per room type: the default ``total`` of a new night."""
+    counts = (
+        RoomType.objects.filter(pk__in=room_type_ids)
+        .annotate(n=Count("rooms", filter=Q(rooms__is_active=True)))
+        .values_list("pk", "n")
+    )
+    return dict(counts)
+
+
+@transaction.atomic
+def _generate_for_hotel(
+    *, hotel_id: int, room_types: list[RoomType], start: date, end: date
+) -> int:
+    ids = [rt.pk for rt in room_types]
+    existing: dict[int, set[date]] = defaultdict(set)
+    for rt_id, night in RoomInventory.objects.filter(
+        room_type_id__in=ids, date__gte=start, date__lt=end
+    ).values_list("room_type_id", "date"):
+        existing[rt_id].add(night)
+    nights = stay_nights(start, end)
+    if all(len(existing[rt_id]) == len(nights) for rt_id in ids):
+        return 0
+    rules = HotelRules.load(hotel_id=hotel_id, start=start, end=end)
+    totals = _rooms_for_sale(ids)
+    rows = [
+        RoomInventory(
+            room_type_id=rt.pk,
+            date=night,
+            total=totals.get(rt.pk, 0),
+            price=rules.price(room_type=rt, night=night),
+        )
+        for rt in room_types
+        for night in nights
+        if night not in existing[rt.pk]
+    ]
+    # ignore_conflicts: a concurrent run (the beat job and an operator's
+    # command) may insert the same nights; the unique constraint settles it.
+    RoomInventory.objects.bulk_create(rows, batch_size=BATCH_SIZE, ignore_conflicts=True)
+    if rows:
+        _after_hotel_change(hotel=room_types[0].hotel)
+    return len(rows)
+
+
+def inventory_generate(
+    *,
+    hotel: Hotel | None = None,
+    room_type: RoomType | None = None,
+    start: date,
+    end: date,
+) -> int:
+    """Create the missing nights in [start, end) and return how many were created.
+
+    Covers one room type, the active room types of one hotel, or (neither
+    given) every active room type of every active hotel. A new night is for
+    sale with ``total`` = the room type's active rooms and the price its
+    pricing rules give; existing nights are never touched, so running it
+    twice is harmless. Each hotel is written in its own short transaction.
+    """
+    _check_range(start, end)
+    room_types = _room_types_for(hotel=hotel, room_type=room_type, room_types=None)
+    by_hotel: dict[int, list[RoomType]] = defaultdict(list)
+    for rt in room_types:
+        by_hotel[rt.hotel_id].append(rt)
+    return sum(
+        _generate_for_hotel(hotel_id=hotel_id, room_types=rts, start=start, end=end)
+        for hotel_id, rts in by_hotel.items()
+    )
+
+
+def inventory_keep_window(*, days: int | None = None, today: date | None = None) -> int:
+    """Make sure every active room type has nights from today for the rolling window."""
+    days = days or settings.INVENTORY_WINDOW_DAYS
+    today = today or timezone.now().date()
+    return inventory_generate(start=today, end=today + timedelta(days=days))
+
+
+@transaction.atomic
+def inventory_reprice(
+    *, hotel: Hotel, room_type: RoomType | None = None, start: date, end: date
+) -> int:
+    """Write the rule price onto the nights in [start, end); return the nights changed.
+
+    Nights whose price staff set by hand keep it. Called whenever a pricing
+    rule or a base price changes, so that searches and quotes read stored
+    prices and never evaluate rules.
+    """
+    _check_range(start, end)
+    # Inactive room types too: their nights may still be sold again later.
+    qs = RoomType.objects.filter(hotel=hotel).select_related("hotel")
+    if room_type is not None:
+        qs = qs.filter(pk=room_type.pk)
+    room_types = {rt.pk: rt for rt in qs}
+    if not room_types:
+        return 0
+    rules = HotelRules.load(hotel_id=hotel.pk, start=start, end=end)
+    # Locked in the same (room type, date) order as every other writer.
+    rows = list(
+        RoomInventory.objects.filter(
+            room_type_id__in=list(room_types),
+            date__gte=start,
+            date__lt=end,
+            price_overridden=False,
+        )
+        .order_by("room_type_id", "date")
+        .select_for_update()
+        .only("pk", "room_type_id", "date", "price")
+    )
+    changed = []
+    for row in rows:
+        price = rules.price(room_type=room_types[row.room_type_id], night=row.date)
+        if price != row.price:
+            row.price = price
+            changed.append(row)
+    RoomInventory.objects.bulk_update(changed, ["price"], batch_size=BATCH_SIZE)
+    if changed:
+        _after_hotel_change(hotel=hotel)
+    return len(changed)
+
+
+def _after_hotel_change(*, hotel: Hotel) -> None:
+    from caching.api import invalidate_on_commit
+
+    invalidate_on_commit(*availability_namespaces(hotel=hotel))
+
+
+def _night_list(nights: list[RoomInventory], *, limit: int = 6) -> str:
+    shown = ", ".join(f"{row.room_type.name} on {row.date:%a %d %b %Y}" for row in nights[:limit])
+    if len(nights) > limit:
+        shown += " " + _("and %(n)d more") % {"n": len(nights) - limit}
+    return shown
+
+
+@transaction.atomic
+def inventory_set(
+    *,
+    room_types: Iterable[RoomType] | None = None,
+    room_type: RoomType | None = None,
+    start: date,
+    end: date,
+    weekdays: Collection[int] | None = None,
+    total=UNCHANGED,
+    price=UNCHANGED,
+    price_from_rules: bool = False,
+    min_stay=UNCHANGED,
+    max_stay=UNCHANGED,
+    closed_to_arrival=UNCHANGED,
+    closed_to_departure=UNCHANGED,
+    stop_sell=UNCHANGED,
+) -> int:
+    """Apply a staff bulk edit to the nights in [start, end); return the nights changed.
+
+    ``weekdays`` (Monday = 0) limits the edit to those weekdays. Every field
+    left UNCHANGED stays as it is; ``max_stay=None`` removes the maximum. A
+    price set here is kept through later rule changes; ``price_from_rules``
+    puts the nights back on their rule price. Missing nights in the range are
+    generated first, so a stop-sell far ahead works too. The edit is checked
+    against every locked night before anything is written: a ``total`` below
+    the rooms already sold, or a maximum stay below a minimum, refuses the
+    whole edit with the nights named.
+    """
+    _check_range(start, end, limit=MAX_EDIT_NIGHTS)
+    targets = _room_types_for(hotel=None, room_type=room_type, room_types=room_types)
+    if not targets:
+        raise InventoryError(_("Choose at least one room type."))
+    if len({rt.hotel_id for rt in targets}) != 1:
+        raise InventoryError(_("A bulk edit covers the room types of one hotel."))
+    if weekdays is not None:
+        weekdays = set(weekdays)
+        if not weekdays or not weekdays <= set(range(7)):
+            raise InventoryError(_("Choose at least one weekday."))
+    if price is not UNCHANGED and price_from_rules:
+        raise InventoryError(_("Either set a price or go back to the rule price, not both."))
+    if total is not UNCHANGED and (total is None or total < 0):
+        raise InventoryError(_("The number of rooms cannot be negative."))
+    if price is not UNCHANGED and (price is None or Decimal(price) < 0):
+        raise InventoryError(_("A price cannot be negative."))
+    if min_stay is not UNCHANGED and (min_stay is None or min_stay < 1):
+        raise InventoryError(_("The minimum stay is at least one night."))
+    if max_stay is not UNCHANGED and max_stay is not None and max_stay < 1:
+        raise InventoryError(_("The maximum stay is at least one night."))
+
+    hotel = targets[0].hotel
+    by_id = {rt.pk: rt for rt in targets}
+    _generate_for_hotel(hotel_id=hotel.pk, room_types=targets, start=start, end=end)
+    rows = [
+        row
+        for row in RoomInventory.objects.filter(
+            room_type_id__in=list(by_id), date__gte=start, date__lt=end
+        )
+        .order_by("room_type_id", "date")
+        .select_for_update()
+        if weekdays is None or row.date.weekday() in weekdays
+    ]
+    for row in rows:
+        row.room_type = by_id[row.room_type_id]
+
+    if total is not UNCHANGED:
+        oversold = [row for row in rows if row.sold > total]
+        if oversold:
+            raise InventoryError(
+                ngettext(
+                    "%(count)d night already has more rooms sold than %(total)d: %(nights)s.",
+                    "%(count)d nights already have more rooms sold than %(total)d: %(nights)s.",
+                    len(oversold),
+                )
+                % {"count": len(oversold), "total": total, "nights": _night_list(oversold)}
+            )
+    new_min = {row.pk: row.min_stay if min_stay is UNCHANGED else min_stay for row in rows}
+    new_max = {row.pk: row.max_stay if max_stay is UNCHANGED else max_stay for row in rows}
+    clashing = [
+        row for row in rows if new_max[row.pk] is not None and new_max[row.pk] < new_min[row.pk]
+    ]
+    if clashing:
+        raise InventoryError(
+            _("The maximum stay would be below the minimum stay on %(nights)s.")
+            % {"nights": _night_list(clashing)}
+        )
+
+    fields = {
+        name: value
+        for name, value in {
+            "total": total,
+            "min_stay": min_stay,
+            "max_stay": max_stay,
+            "closed_to_arrival": closed_to_arrival,
+            "closed_to_departure": closed_to_departure,
+            "stop_sell": stop_sell,
+        }.items()
+        if value is not UNCHANGED
+    }
+    if price is not UNCHANGED:
+        fields.update(price=Decimal(price), price_overridden=True)
+    if not fields and not price_from_rules:
+        raise InventoryError(_("Choose at least one thing to change."))
+    if not rows:
+        return 0
+    ids = [row.pk for row in rows]
+    if fields:
+        RoomInventory.objects.filter(pk__in=ids).update(**fields, updated_at=timezone.now())
+    if price_from_rules:
+        rules = HotelRules.load(hotel_id=hotel.pk, start=start, end=end)
+        for row in rows:
+            row.price = rules.price(room_type=row.room_type, night=row.date)
+            row.price_overridden = False
+        RoomInventory.objects.bulk_update(
+            rows, ["price", "price_overridden"], batch_size=BATCH_SIZE
+        )
+    _after_hotel_change(hotel=hotel)
+    return len(rows)

@@ -1,0 +1,507 @@
+"""Availability and calendars: what guests search and staff look at.
+
+Availability over a stay [check_in, check_out) is one query grouped by room
+type that also reads the check-out night (for closed-to-departure). The
+database computes the minimum free rooms, the stop-sold nights, the strictest
+minimum and maximum stay over the nights, the restrictions on arrival and
+departure, the price sum, and a compact list of the nights for the per-night
+prices and the named reasons. The number of queries never depends on the
+number of room types, hotels or nights.
+
+Stay restrictions apply as the strictest over the nights of the stay: a
+three-night minimum on a festival Saturday cannot be dodged by arriving on
+the Friday. The booking write path never reads these results from the cache.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import (
+    Aggregate,
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    Sum,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Concat
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from caching.api import cached
+from hotel.models import Amenity, Hotel, RoomType
+
+from .models import RoomInventory
+from .pricing import CENT, supplement_per_night
+from .services import stay_nights
+
+# Invalidation on commit makes a write visible at once; the TTL only bounds
+# how long a value survives if an invalidation is lost (Redis down mid-write).
+AVAILABILITY_TTL = 300
+STAFF_CALENDAR_TTL = 15
+GUEST_CALENDAR_DAYS = 60
+
+
+class _NightsList(Aggregate):
+    """'date|price|free|stop' of each night, comma-separated, in no particular order."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(%(expressions)s, ',')"
+    output_field = TextField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="GROUP_CONCAT", **extra_context)
+
+
+def _night_expression():
+    return Concat(
+        Cast("date", CharField()),
+        Value("|"),
+        Cast("price", CharField()),
+        Value("|"),
+        Cast(F("total") - F("sold"), CharField()),
+        Value("|"),
+        Cast(
+            Case(When(stop_sell=True, then=1), default=0, output_field=IntegerField()), CharField()
+        ),
+        output_field=CharField(),
+    )
+
+
+@dataclass
+class Night:
+    date: date
+    price: Decimal
+    free: int
+    stop_sell: bool
+
+
+@dataclass
+class RoomTypeAvailability:
+    """One room type over one stay for one party; plain data, safe to cache."""
+
+    room_type: RoomType
+    check_in: date
+    check_out: date
+    adults: int
+    children: int
+    currency: str
+    rooms_free: int = 0
+    bookable: bool = False
+    fits_party: bool = True
+    reasons: list[str] = field(default_factory=list)
+    sold_out_nights: list[date] = field(default_factory=list)
+    unavailable_nights: list[date] = field(default_factory=list)
+    nights: list[Night] = field(default_factory=list)
+    nightly_prices: list[Decimal] = field(default_factory=list)
+    total: Decimal | None = None
+
+    @property
+    def sold_out(self) -> bool:
+        """Sold out is the one reason a waitlist can help with."""
+        return bool(self.sold_out_nights) and self.fits_party
+
+    @property
+    def price_per_night(self) -> Decimal | None:
+        if self.total is None or not self.nightly_prices:
+            return None
+        return (self.total / len(self.nightly_prices)).quantize(CENT)
+
+
+@dataclass
+class HotelAvailability:
+    hotel: Hotel
+    amenities: list[tuple[str, str]]
+    room_types: list[RoomTypeAvailability]
+
+    @property
+    def bookable(self) -> list[RoomTypeAvailability]:
+        return [rt for rt in self.room_types if rt.bookable]
+
+    @property
+    def not_bookable(self) -> list[RoomTypeAvailability]:
+        return [rt for rt in self.room_types if not rt.bookable]
+
+    @property
+    def cheapest(self) -> Decimal | None:
+        totals = [rt.total for rt in self.bookable]
+        return min(totals) if totals else None
+
+    @property
+    def amenity_slugs(self) -> set[str]:
+        return {slug for slug, _name in self.amenities}
+
+
+def _fmt(night: date) -> str:
+    return f"{night:%a} {night.day} {night:%b}"
+
+
+def _fmt_list(nights: list[date], limit: int = 4) -> str:
+    shown = ", ".join(_fmt(n) for n in nights[:limit])
+    if len(nights) > limit:
+        shown += " " + _("and %(n)d more") % {"n": len(nights) - limit}
+    return shown
+
+
+def _aggregate(*, room_type_ids: list[int], check_in: date, check_out: date) -> dict[int, dict]:
+    """One grouped query: the stay's figures per room type (absent: no inventory at all)."""
+    if not room_type_ids:
+        return {}
+    stay = Q(date__lt=check_out)
+    rows = (
+        RoomInventory.objects.filter(
+            room_type_id__in=room_type_ids, date__gte=check_in, date__lte=check_out
+        )
+        .values("room_type_id")
+        .annotate(
+            n_nights=Count("pk", filter=stay),
+            min_free=Min(F("total") - F("sold"), filter=stay),
+            stop_sold=Count("pk", filter=stay & Q(stop_sell=True)),
+            price_sum=Sum("price", filter=stay),
+            min_stay=Max("min_stay", filter=stay),
+            max_stay=Min("max_stay", filter=stay),
+            cta=Count("pk", filter=Q(date=check_in, closed_to_arrival=True)),
+            ctd=Count("pk", filter=Q(date=check_out, closed_to_departure=True)),
+            detail=_NightsList(_night_expression(), filter=stay),
+        )
+        .order_by()
+    )
+    return {row["room_type_id"]: row for row in rows}
+
+
+def _parse_nights(detail: str | None) -> dict[date, tuple[Decimal, int, bool]]:
+    nights = {}
+    for item in (detail or "").split(","):
+        if not item:
+            continue
+        day, price, free, stop = item.split("|")
+        nights[date.fromisoformat(day)] = (Decimal(price).quantize(CENT), int(free), stop == "1")
+    return nights
+
+
+def _evaluate(
+    *,
+    room_type: RoomType,
+    agg: dict | None,
+    check_in: date,
+    check_out: date,
+    adults: int,
+    children: int,
+) -> RoomTypeAvailability:
+    wanted = stay_nights(check_in, check_out)
+    result = RoomTypeAvailability(
+        room_type=room_type,
+        check_in=check_in,
+        check_out=check_out,
+        adults=adults,
+        children=children,
+        currency=room_type.hotel.currency,
+    )
+    reasons = result.reasons
+    if not room_type.fits(adults=adults, children=children):
+        result.fits_party = False
+        reasons.append(
+            _("Sleeps at most %(n)d (%(a)d adults, %(c)d children)")
+            % {"n": room_type.max_occupancy, "a": room_type.max_adults, "c": room_type.max_children}
+        )
+    parsed = _parse_nights(agg["detail"] if agg else None)
+    missing = [n for n in wanted if n not in parsed]
+    stopped = [n for n in wanted if n in parsed and parsed[n][2]]
+    result.unavailable_nights = sorted(missing + stopped)
+    result.sold_out_nights = [
+        n for n in wanted if n in parsed and not parsed[n][2] and parsed[n][1] <= 0
+    ]
+    if result.unavailable_nights:
+        reasons.append(
+            _("Not for sale on %(nights)s") % {"nights": _fmt_list(result.unavailable_nights)}
+        )
+    if result.sold_out_nights:
+        reasons.append(_("Sold out on %(nights)s") % {"nights": _fmt_list(result.sold_out_nights)})
+    if agg:
+        n = len(wanted)
+        if agg["min_stay"] and agg["min_stay"] > n:
+            reasons.append(
+                ngettext("Minimum stay %(n)d night", "Minimum stay %(n)d nights", agg["min_stay"])
+                % {"n": agg["min_stay"]}
+            )
+        if agg["max_stay"] is not None and agg["max_stay"] < n:
+            reasons.append(
+                ngettext("Maximum stay %(n)d night", "Maximum stay %(n)d nights", agg["max_stay"])
+                % {"n": agg["max_stay"]}
+            )
+        if agg["cta"]:
+            reasons.append(_("Closed to arrival on %(day)s") % {"day": _fmt(check_in)})
+        if agg["ctd"]:
+            reasons.append(_("Closed to departure on %(day)s") % {"day": _fmt(check_out)})
+    if not missing:
+        result.rooms_free = 0 if stopped else max(0, agg["min_free"])
+        extra = supplement_per_night(room_type=room_type, adults=adults, children=children)
+        result.nights = [
+            Night(date=n, price=parsed[n][0] + extra, free=parsed[n][1], stop_sell=parsed[n][2])
+            for n in wanted
+        ]
+        result.nightly_prices = [night.price for night in result.nights]
+        result.total = (Decimal(agg["price_sum"]) + extra * len(wanted)).quantize(CENT)
+    result.bookable = not reasons and result.rooms_free > 0
+    return result
+
+
+def _room_types(*, hotel_ids: list[int]) -> list[RoomType]:
+    return list(
+        RoomType.objects.filter(hotel_id__in=hotel_ids, is_active=True)
+        .select_related("hotel", "supplement")
+        .order_by("hotel_id", "sort_order", "name")
+    )
+
+
+def room_types_availability(
+    *,
+    room_types: list[RoomType],
+    check_in: date,
+    check_out: date,
+    adults: int,
+    children: int = 0,
+) -> list[RoomTypeAvailability]:
+    """Availability of the given room types (loaded with hotel and supplement) in one query."""
+    aggs = _aggregate(
+        room_type_ids=[rt.pk for rt in room_types], check_in=check_in, check_out=check_out
+    )
+    return [
+        _evaluate(
+            room_type=rt,
+            agg=aggs.get(rt.pk),
+            check_in=check_in,
+            check_out=check_out,
+            adults=adults,
+            children=children,
+        )
+        for rt in room_types
+    ]
+
+
+def hotel_availability(
+    *,
+    hotel: Hotel,
+    check_in: date,
+    check_out: date,
+    adults: int,
+    children: int = 0,
+    use_cache: bool = True,
+) -> list[RoomTypeAvailability]:
+    """Every active room type of a hotel over a stay for a party, in two queries."""
+
+    def load():
+        return room_types_availability(
+            room_types=_room_types(hotel_ids=[hotel.pk]),
+            check_in=check_in,
+            check_out=check_out,
+            adults=adults,
+            children=children or 0,
+        )
+
+    if not use_cache:
+        return load()
+    return cached(
+        f"availability:hotel:{hotel.pk}",
+        ["stay", check_in.isoformat(), check_out.isoformat(), adults, children or 0],
+        load,
+        ttl=AVAILABILITY_TTL,
+    )
+
+
+def hotels_availability(
+    *, hotel_ids: list[int], check_in: date, check_out: date, adults: int, children: int = 0
+) -> list[HotelAvailability]:
+    """Availability of every active room type of the given active hotels, in four queries."""
+    hotels = list(Hotel.objects.filter(pk__in=hotel_ids, is_active=True).order_by("name"))
+    ids = [h.pk for h in hotels]
+    amenities: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for hotel_id, slug, name in (
+        Amenity.hotels.through.objects.filter(hotel_id__in=ids)
+        .order_by("amenity__name")
+        .values_list("hotel_id", "amenity__slug", "amenity__name")
+    ):
+        amenities[hotel_id].append((slug, name))
+    by_hotel: dict[int, list[RoomTypeAvailability]] = defaultdict(list)
+    for entry in room_types_availability(
+        room_types=_room_types(hotel_ids=ids),
+        check_in=check_in,
+        check_out=check_out,
+        adults=adults,
+        children=children or 0,
+    ):
+        by_hotel[entry.room_type.hotel_id].append(entry)
+    return [
+        HotelAvailability(hotel=h, amenities=amenities[h.pk], room_types=by_hotel[h.pk])
+        for h in hotels
+    ]
+
+
+def city_availability(
+    *,
+    city: str,
+    check_in: date,
+    check_out: date,
+    adults: int,
+    children: int = 0,
+    use_cache: bool = True,
+) -> list[HotelAvailability]:
+    """Every active hotel of a city (any case) with its room types' availability."""
+    city_key = city.strip().lower()
+
+    def load():
+        ids = list(
+            Hotel.objects.filter(is_active=True, city__iexact=city_key).values_list("pk", flat=True)
+        )
+        return hotels_availability(
+            hotel_ids=ids, check_in=check_in, check_out=check_out, adults=adults, children=children
+        )
+
+    if not use_cache:
+        return load()
+    return cached(
+        f"availability:city:{city_key}",
+        ["stay", check_in.isoformat(), check_out.isoformat(), adults, children or 0],
+        load,
+        ttl=AVAILABILITY_TTL,
+    )
+
+
+@dataclass
+class CalendarDay:
+    date: date
+    total: int | None = None
+    sold: int = 0
+    price: Decimal | None = None
+    stop_sell: bool = False
+    closed_to_arrival: bool = False
+    closed_to_departure: bool = False
+    min_stay: int = 1
+
+    @property
+    def exists(self) -> bool:
+        return self.total is not None
+
+    @property
+    def free(self) -> int:
+        if self.total is None or self.stop_sell:
+            return 0
+        return max(0, self.total - self.sold)
+
+    @property
+    def occupancy(self) -> int:
+        """Percent sold, for colouring the staff calendar."""
+        if not self.total:
+            return 100
+        return min(100, round(100 * self.sold / self.total))
+
+    @property
+    def level(self) -> str:
+        if not self.exists or self.stop_sell or self.free == 0:
+            return "full"
+        if self.occupancy >= 80:
+            return "high"
+        if self.occupancy >= 50:
+            return "mid"
+        return "low"
+
+
+def _calendar_rows(
+    *, room_type_ids: list[int], start: date, days: int
+) -> dict[int, list[CalendarDay]]:
+    rows = RoomInventory.objects.filter(
+        room_type_id__in=room_type_ids, date__gte=start, date__lt=start + timedelta(days=days)
+    ).values_list(
+        "room_type_id",
+        "date",
+        "total",
+        "sold",
+        "price",
+        "stop_sell",
+        "closed_to_arrival",
+        "closed_to_departure",
+        "min_stay",
+    )
+    found = {(r[0], r[1]): r for r in rows}
+    calendar = {}
+    for rt_id in room_type_ids:
+        days_list = []
+        for night in stay_nights(start, start + timedelta(days=days)):
+            r = found.get((rt_id, night))
+            days_list.append(
+                CalendarDay(
+                    date=night,
+                    total=r[2],
+                    sold=r[3],
+                    price=r[4],
+                    stop_sell=r[5],
+                    closed_to_arrival=r[6],
+                    closed_to_departure=r[7],
+                    min_stay=r[8],
+                )
+                if r
+                else CalendarDay(date=night)
+            )
+        calendar[rt_id] = days_list
+    return calendar
+
+
+def room_type_calendar(
+    *, room_type: RoomType, start: date, days: int = GUEST_CALENDAR_DAYS
+) -> list[CalendarDay]:
+    """Free rooms and the nightly price of one room type, day by day, for the guest page."""
+
+    def load():
+        return _calendar_rows(room_type_ids=[room_type.pk], start=start, days=days)[room_type.pk]
+
+    return cached(
+        f"availability:hotel:{room_type.hotel_id}",
+        ["room-calendar", room_type.pk, start.isoformat(), days],
+        load,
+        ttl=AVAILABILITY_TTL,
+    )
+
+
+@dataclass
+class StaffCalendar:
+    start: date
+    days: list[date]
+    rows: list[tuple[RoomType, list[CalendarDay]]]
+
+
+def hotel_calendar(
+    *, hotel: Hotel, start: date, days: int = 14, use_cache: bool = True
+) -> StaffCalendar:
+    """Every room type of a hotel by date for the staff calendar, in two queries."""
+
+    def load():
+        room_types = list(
+            RoomType.objects.filter(hotel=hotel)
+            .select_related("hotel")
+            .order_by("-is_active", "sort_order", "name")
+        )
+        grid = _calendar_rows(room_type_ids=[rt.pk for rt in room_types], start=start, days=days)
+        return StaffCalendar(
+            start=start,
+            days=stay_nights(start, start + timedelta(days=days)),
+            rows=[(rt, grid[rt.pk]) for rt in room_types],
+        )
+
+    if not use_cache:
+        return load()
+    # Staff act on what they see: a short TTL on top of invalidation on commit.
+    return cached(
+        f"availability:hotel:{hotel.pk}",
+        ["staff-calendar", start.isoformat(), days],
+        load,
+        ttl=STAFF_CALENDAR_TTL,
+    )
