@@ -67,8 +67,13 @@ _pending_invalidations: set[str] = set()
 # --- Keys -------------------------------------------------------------------
 
 
+def _ns(namespace: str) -> str:
+    # City names bring spaces and accents; keys stay valid for every backend.
+    return quote(namespace, safe=":-_.")
+
+
 def _version_key(namespace: str) -> str:
-    return f"{_VERSION_PREFIX}{namespace}"
+    return f"{_VERSION_PREFIX}{_ns(namespace)}"
 
 
 def _key_part(part: Any) -> str:
@@ -96,11 +101,11 @@ def key_suffix(key_parts: Iterable[Any]) -> str:
 
 
 def make_key(namespace: str, version: int, key_parts: Iterable[Any]) -> str:
-    return f"c:{namespace}:v{version}:{key_suffix(key_parts)}"
+    return _value_key(namespace, version, key_suffix(key_parts))
 
 
 def _value_key(namespace: str, version: int, suffix: str) -> str:
-    return f"c:{namespace}:v{version}:{suffix}"
+    return f"c:{_ns(namespace)}:v{version}:{suffix}"
 
 
 # --- Backend health ---------------------------------------------------------

@@ -1,0 +1,221 @@
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+
+from caching import api, stats
+from caching.api import cached, cached_read, invalidate, make_key, namespace_version
+from caching.local import MISSING, LocalTier
+
+from .conftest import CountingLoader
+
+
+def test_miss_loads_once_then_serves_from_the_local_tier(loader):
+    first = cached("hotel:1", ["page"], loader)
+    second = cached("hotel:1", ["page"], loader)
+
+    assert first == second == {"call": 1}
+    assert loader.calls == 1
+    counts = stats.process_counts()["hotel:*"]
+    assert counts["local"] == {"hits": 1, "misses": 1, "ratio": 0.5}
+    assert counts["shared"]["misses"] == 1
+
+
+def test_another_process_with_an_empty_local_tier_reads_the_shared_tier(loader):
+    cached("hotel:1", ["page"], loader)
+    api.local_tier.clear()
+
+    assert cached("hotel:1", ["page"], loader) == {"call": 1}
+    assert loader.calls == 1
+    assert stats.process_counts()["hotel:*"]["shared"]["hits"] == 1
+
+
+def test_invalidate_makes_the_next_read_in_this_process_fresh_at_once(loader):
+    cached("hotel:1", ["page"], loader)
+
+    invalidate("hotel:1")
+
+    assert cached("hotel:1", ["page"], loader) == {"call": 2}
+
+
+def test_invalidating_one_namespace_leaves_the_others_cached(loader):
+    cached("hotel:1", ["page"], loader)
+    cached("hotel:2", ["page"], loader)
+
+    invalidate("hotel:1")
+
+    assert cached("hotel:2", ["page"], loader) == {"call": 2}
+    assert loader.calls == 2
+
+
+def test_key_parts_cannot_collide_through_the_separator():
+    assert cached("catalogue", ["a:b"], lambda: "joined") == "joined"
+    assert cached("catalogue", ["a", "b"], lambda: "split") == "split"
+
+
+def test_long_or_unusual_key_parts_become_a_valid_hashed_key():
+    parts = ["search", "São Paulo & co", "x" * 500]
+    key = make_key("availability:city:são paulo", 1, parts)
+
+    assert " " not in key and len(key) < 300
+    assert cached("availability:city:são paulo", parts, lambda: 42) == 42
+    assert cached("availability:city:são paulo", parts, lambda: 43) == 42
+
+
+def test_a_caller_that_mutates_its_value_does_not_change_the_cached_one():
+    value = cached("catalogue", ["cities"], lambda: ["Lisbon"])
+    value.append("Porto")
+
+    assert cached("catalogue", ["cities"], lambda: []) == ["Lisbon"]
+
+
+def test_none_is_cached_like_any_other_value(loader):
+    nothing = CountingLoader()
+    nothing.value = None
+
+    def load_none():
+        nothing.calls += 1
+
+    cached("catalogue", ["missing"], load_none)
+    cached("catalogue", ["missing"], load_none)
+
+    assert nothing.calls == 1
+
+
+def test_local_tier_evicts_the_least_recently_used_entry(settings):
+    settings.CACHE_LOCAL_MAX_ENTRIES = 2
+    tier = LocalTier()
+    tier.set("ns", "a", 1, "A", ttl=60)
+    tier.set("ns", "b", 1, "B", ttl=60)
+    tier.get("ns", "a", 1)
+
+    tier.set("ns", "c", 1, "C", ttl=60)
+
+    assert len(tier) == 2
+    assert tier.get("ns", "b", 1) is MISSING
+    assert tier.get("ns", "a", 1) == "A"
+    assert tier.get("ns", "c", 1) == "C"
+
+
+def test_local_tier_never_grows_past_its_bound(settings):
+    settings.CACHE_LOCAL_MAX_ENTRIES = 5
+
+    for n in range(50):
+        cached("catalogue", ["page", n], lambda n=n: n)
+
+    assert len(api.local_tier) == 5
+
+
+def test_local_entry_expires_after_the_local_ttl(settings, clock, loader):
+    settings.CACHE_LOCAL_TTL = 30
+    cached("catalogue", ["cities"], loader, ttl=300)
+
+    clock.advance(31)
+    cached("catalogue", ["cities"], loader, ttl=300)
+
+    local_counts = stats.process_counts()["catalogue"]["local"]
+    assert local_counts["misses"] == 2
+    assert loader.calls == 1  # the shared tier still had it
+
+
+def test_local_entry_never_outlives_the_values_own_ttl(settings, clock, loader):
+    settings.CACHE_LOCAL_TTL = 30
+    cached("catalogue", ["cities"], loader, ttl=5)
+
+    clock.advance(5)
+
+    assert api.local_tier.get("catalogue", "cities", namespace_version("catalogue")) is MISSING
+
+
+def test_shared_entry_is_stored_with_the_ttl(loader):
+    cached("catalogue", ["cities"], loader, ttl=7)
+
+    key = make_key("catalogue", namespace_version("catalogue"), ["cities"])
+    assert 0 < cache.ttl(key) <= 7
+
+
+def test_version_is_trusted_for_the_check_interval_then_read_again(settings, clock, loader):
+    settings.CACHE_VERSION_CHECK_INTERVAL = 0.5
+    cached("hotel:1", ["page"], loader)
+    # Another process invalidates: only Redis knows.
+    cache.incr("nsv:hotel:1")
+
+    clock.advance(0.4)
+    within_interval = cached("hotel:1", ["page"], loader)
+    clock.advance(0.1)
+    after_interval = cached("hotel:1", ["page"], loader)
+
+    assert within_interval == {"call": 1}
+    assert after_interval == {"call": 2}
+
+
+def test_a_loader_overtaken_by_an_invalidation_stores_nothing():
+    calls = []
+
+    def load_while_a_write_commits():
+        calls.append(1)
+        value = f"old-{len(calls)}"
+        if len(calls) == 1:
+            invalidate("hotel:1")
+        return value
+
+    first = cached("hotel:1", ["page"], load_while_a_write_commits)
+    new_version = namespace_version("hotel:1")
+
+    assert first == "old-1"
+    assert cache.get(make_key("hotel:1", new_version, ["page"])) is None
+    assert cached("hotel:1", ["page"], load_while_a_write_commits) == "old-2"
+
+
+def test_a_lost_version_key_never_brings_old_values_back(clock, loader):
+    cached("hotel:1", ["page"], loader)
+    old_version = namespace_version("hotel:1")
+    cache.delete("nsv:hotel:1")  # evicted, or Redis restarted without its data
+
+    clock.advance(1)
+    value = cached("hotel:1", ["page"], loader)
+
+    assert namespace_version("hotel:1") > old_version
+    assert value == {"call": 2}
+
+
+@pytest.mark.django_db
+def test_inside_a_write_transaction_the_cache_is_bypassed(loader):
+    with transaction.atomic():
+        inside = cached("hotel:1", ["page"], loader)
+    outside = cached("hotel:1", ["page"], loader)
+
+    assert inside == {"call": 1}
+    assert outside == {"call": 2}
+    assert stats.process_counts()["hotel:*"]["bypass"]["misses"] == 1
+
+
+def test_decorator_caches_by_arguments_in_a_formatted_namespace():
+    calls = []
+
+    @cached_read("availability:hotel:{hotel_id}", ttl=30)
+    def free_rooms(*, hotel_id: int, nights: int = 1) -> int:
+        calls.append((hotel_id, nights))
+        return hotel_id * 10 + nights
+
+    assert free_rooms(hotel_id=1) == 11
+    assert free_rooms(hotel_id=1, nights=1) == 11
+    assert free_rooms(hotel_id=1, nights=2) == 12
+    invalidate("availability:hotel:1")
+    assert free_rooms(hotel_id=1) == 11
+
+    assert calls == [(1, 1), (1, 2), (1, 1)]
+    assert free_rooms.uncached(hotel_id=2) == 21
+
+
+@pytest.mark.django_db
+def test_decorator_keys_a_model_argument_by_its_primary_key():
+    from tests.factories import HotelFactory
+
+    first, second = HotelFactory(), HotelFactory()
+
+    @cached_read(lambda hotel: f"hotel:{hotel.pk}")
+    def title(hotel) -> str:
+        return hotel.name
+
+    assert title(first) == first.name
+    assert title(second) == second.name
