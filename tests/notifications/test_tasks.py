@@ -1,0 +1,75 @@
+"""Delivery through a real Celery worker on the Redis broker and a real SMTP server."""
+
+from email import message_from_bytes
+from email.policy import default as default_policy
+
+import pytest
+from django.db import transaction
+
+from notifications.models import Notification
+from notifications.services import notifications_sweep, notify_booking_event
+from tests.notifications.conftest import celery_broker, wait_until
+from tests.notifications.factories import booking_with_nights
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+Kind = Notification.Kind
+Status = Notification.Status
+
+UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"
+
+
+def confirmation_of(booking) -> Notification:
+    return Notification.objects.get(booking=booking, kind=Kind.BOOKING_CONFIRMED)
+
+
+def test_worker_delivers_the_confirmation_once(celery_worker, smtp_server):
+    # given
+    booking = booking_with_nights(guest_email="ana@example.com")
+
+    # when: the event commits; the task goes through Redis to the worker
+    with transaction.atomic():
+        notify_booking_event(booking=booking, event="confirmed")
+
+    # then
+    assert wait_until(lambda: confirmation_of(booking).status == Status.SENT)
+    assert len(smtp_server.messages) == 1
+    envelope = smtp_server.messages[0]
+    assert envelope.rcpt_tos == ["ana@example.com"]
+    message = message_from_bytes(envelope.content, policy=default_policy)
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert booking.reference in message["Subject"]
+    assert "€240.00" in text
+
+
+def test_broker_down_at_commit_keeps_the_event_and_the_pending_row(smtp_server):
+    # given: the broker does not answer when the event commits
+    booking = booking_with_nights(guest_email="ana@example.com")
+    with celery_broker(UNREACHABLE_BROKER), transaction.atomic():
+        notify_booking_event(booking=booking, event="confirmed")
+
+    # then: the event and its row committed, nothing was raised or sent
+    assert confirmation_of(booking).status == Status.PENDING
+    assert Notification.objects.filter(booking=booking, kind=Kind.ARRIVAL_REMINDER).exists()
+    assert smtp_server.messages == []
+    # and a sweep while the broker is still down loses nothing either
+    with celery_broker(UNREACHABLE_BROKER):
+        assert notifications_sweep() == [confirmation_of(booking).pk]
+    assert confirmation_of(booking).status == Status.PENDING
+
+
+def test_sweeper_sends_through_the_worker_once_the_broker_is_back(celery_worker, smtp_server):
+    # given: a row left pending because the broker was down at commit
+    booking = booking_with_nights(guest_email="ana@example.com")
+    with celery_broker(UNREACHABLE_BROKER), transaction.atomic():
+        notify_booking_event(booking=booking, event="confirmed")
+    assert confirmation_of(booking).status == Status.PENDING
+
+    # when: beat's sweeper runs with the broker back, twice for good measure
+    notifications_sweep()
+    notifications_sweep()
+
+    # then
+    assert wait_until(lambda: confirmation_of(booking).status == Status.SENT)
+    assert wait_until(lambda: not Notification.objects.filter(status=Status.SENDING).exists())
+    assert len(smtp_server.messages) == 1
