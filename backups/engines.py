@@ -13,11 +13,13 @@ the archive's table of contents would not notice truncated or corrupted data.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import secrets
 import shutil
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -73,6 +75,9 @@ class Engine:
 
     def restore(self, *, path: Path, progress: Progress = _no_progress) -> None:
         raise NotImplementedError
+
+    def check_restore_tools(self) -> None:
+        """Raise BackupError now if a restore could not even start."""
 
 
 def engine_for(*, vendor: str | None = None, alias: str = "default") -> Engine:
@@ -330,6 +335,10 @@ class PostgresEngine(Engine):
 
     # -- restore in place
 
+    def check_restore_tools(self) -> None:
+        self._tool("BACKUP_PG_RESTORE")
+        self._tool("BACKUP_PSQL")
+
     def restore(self, *, path: Path, progress: Progress = _no_progress) -> None:
         pg_restore = self._tool("BACKUP_PG_RESTORE")
         psql = self._tool("BACKUP_PSQL")
@@ -353,41 +362,70 @@ class PostgresEngine(Engine):
             for s in schemas
         )
         env = self._env()
+        # A process still using the database would make the drop wait, and
+        # everyone else queue behind it: fail instead and say so.
+        lock_timeout_ms = int(settings.BACKUP_LOCK_TIMEOUT_SECONDS * 1000)
         progress(f"Replacing schemas {', '.join(schemas) or '(none)'} in {self.database_name}")
-        reader = subprocess.Popen(  # noqa: S603
-            [pg_restore, "--no-owner", "--no-privileges", "--file=-", str(path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
-        try:
-            writer = subprocess.run(  # noqa: S603
-                [
-                    psql,
-                    "--no-psqlrc",
-                    "--quiet",
-                    "--no-password",
-                    "--single-transaction",
-                    "--set=ON_ERROR_STOP=1",
-                    f"--command={drop}; CREATE SCHEMA IF NOT EXISTS public",
-                    "--file=-",
-                ],
-                stdin=reader.stdout,
+        psql_args = [
+            psql,
+            "--no-psqlrc",
+            "--quiet",
+            "--no-password",
+            "--single-transaction",
+            "--set=ON_ERROR_STOP=1",
+            f"--command=SET LOCAL lock_timeout = '{lock_timeout_ms}ms'; {drop}; "
+            "CREATE SCHEMA IF NOT EXISTS public",
+            "--file=-",
+        ]
+        pg_restore_args = [pg_restore, "--no-owner", "--no-privileges", "--file=-", str(path)]
+        with tempfile.TemporaryFile() as reader_err, tempfile.TemporaryFile() as writer_err:
+            writer = subprocess.Popen(  # noqa: S603
+                psql_args,
+                stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+                stderr=writer_err,
                 env=env,
-                check=False,
             )
-        finally:
-            reader.stdout.close()
-            reader_err = reader.stderr.read().decode(errors="replace")
-            reader.wait()
-        if reader.returncode != 0:
-            raise BackupError(f"pg_restore could not read the archive: {_tail(reader_err)}")
-        if writer.returncode != 0:
+            reader = subprocess.Popen(  # noqa: S603
+                pg_restore_args, stdout=subprocess.PIPE, stderr=reader_err, env=env
+            )
+            try:
+                # The SQL is relayed rather than piped straight through:
+                # psql COMMITs at the end of its input, so an archive that
+                # breaks off half-way must never let psql see that end.
+                try:
+                    while chunk := reader.stdout.read(1 << 16):
+                        writer.stdin.write(chunk)
+                except BrokenPipeError:
+                    reader.kill()
+                reader.wait()
+                if reader.returncode != 0 and writer.poll() is None:
+                    # The server rolls back a transaction whose client vanished.
+                    writer.kill()
+                else:
+                    with contextlib.suppress(BrokenPipeError):
+                        writer.stdin.close()
+                writer.wait()
+            finally:
+                for process in (reader, writer):
+                    if process.poll() is None:
+                        process.kill()
+                        process.wait()
+            writer_err.seek(0)
+            reader_err.seek(0)
+            writer_message = _tail(writer_err.read().decode(errors="replace"))
+            reader_message = _tail(reader_err.read().decode(errors="replace"))
+        # psql first: when it stops on an error, pg_restore dies of a broken
+        # pipe, which says nothing about the archive.
+        if writer.returncode not in (0, -signal.SIGKILL):
             raise BackupError(
                 "The restore failed and was rolled back; the database is unchanged: "
-                f"{_tail(writer.stderr.decode(errors='replace'))}"
+                f"{writer_message}"
+            )
+        if reader.returncode != 0:
+            raise BackupError(
+                "pg_restore could not read the archive to its end; the restore was rolled back "
+                f"and the database is unchanged: {reader_message}"
             )
 
     # -- running the tools

@@ -24,6 +24,8 @@ from django.core.management.color import no_style
 from django.db import connections, transaction
 from django.utils import timezone
 
+from notifications.services import notify_staff
+
 from .engines import ENGINES, Engine, Progress, Snapshot, engine_for
 from .exceptions import BackupError, VerificationFailed
 from .models import BackupRecord, manifest_path_for
@@ -94,13 +96,11 @@ def _alert_staff(*, subject: str, body: str, dedupe_key: str) -> None:
     """Tell staff through the notifications outbox; log loudly if it cannot be reached."""
     logger.error("%s: %s", subject, body)
     try:
-        from notifications.services import notify_staff
-    except ImportError:
-        return
-    try:
-        notify_staff(subject=subject, body=body, dedupe_key=dedupe_key)
+        # A savepoint: an outbox failure must not break the caller's
+        # transaction, nor hide the failure the alert reports.
+        with transaction.atomic():
+            notify_staff(subject=subject, body=body, dedupe_key=dedupe_key)
     except Exception:
-        # The alert must never hide the failure it reports.
         logger.exception("Could not queue the staff alert %r", dedupe_key)
 
 
@@ -416,6 +416,7 @@ def backup_restore(
     except VerificationFailed as exc:
         raise BackupError(f"Refusing to restore backup #{backup.pk}: {exc.message}") from exc
 
+    engine.check_restore_tools()
     progress("Taking a safety backup of the current database first")
     safety = backup_create(reason=BackupRecord.Reason.PRE_RESTORE, progress=progress, alias=alias)
     catalogue = list(BackupRecord.objects.values())

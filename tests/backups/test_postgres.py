@@ -1,0 +1,233 @@
+"""Backup, verify and restore on PostgreSQL, against the real test database."""
+
+import json
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+
+from backups.engines import PostgresEngine
+from backups.exceptions import BackupError, BackupUnavailable
+from backups.models import BackupRecord
+from backups.services import backup_create, backup_restore, backup_verify, file_sha256
+from hotel.models import Hotel
+from notifications.models import Notification
+
+from .conftest import flip_bytes, live_snapshot, scratch_databases, truncate
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_backup_and_verify_restore_equal_row_counts(backup_dir, hotel_data):
+    # given committed data in several tables
+    live = live_snapshot()
+    assert live.table_counts["hotel_hotel"] == 2
+    # when
+    record = backup_create()
+    verified = backup_verify(backup=record)
+    # then the manifest holds the live counts and the scratch restore matched them
+    assert verified.status == BackupRecord.Status.VERIFIED, verified.error
+    assert verified.verified_at is not None
+    assert verified.table_counts == live.table_counts
+    assert verified.migrations == live.migrations
+    assert verified.migrations["backups"] == "0001_initial"
+    assert scratch_databases() == []
+
+
+def test_backup_writes_file_and_manifest_atomically(backup_dir, hotel_data):
+    record = backup_create()
+
+    path = Path(record.path)
+    assert path.parent == backup_dir
+    assert path.read_bytes().startswith(b"PGDMP")
+    assert record.size_bytes == path.stat().st_size
+    assert record.sha256 == file_sha256(path)
+    manifest = json.loads(record.manifest_path.read_text())
+    assert manifest["sha256"] == record.sha256
+    assert manifest["size_bytes"] == record.size_bytes
+    assert manifest["table_counts"] == record.table_counts
+    assert manifest["migrations"] == record.migrations
+    assert manifest["vendor"] == "postgresql"
+    assert manifest["app_version"]
+    assert not list(backup_dir.glob(".tmp-*"))
+
+
+def test_backup_reports_progress(backup_dir):
+    messages = []
+    backup_create(progress=messages.append)
+    assert any(m.startswith("Dumped public.hotel_hotel (") for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda p: truncate(p), "is truncated"),
+        (lambda p: flip_bytes(p), "Checksum mismatch"),
+        (lambda p: p.write_bytes(b""), "is empty (0 bytes)"),
+        (lambda p: p.unlink(), "is missing"),
+        (lambda p: p.write_bytes(b"%PDF-1.7 " + b"x" * p.stat().st_size), "foreign file"),
+    ],
+    ids=["truncated", "flipped-bytes", "empty", "missing", "foreign"],
+)
+def test_verify_detects_a_damaged_file(backup_dir, damage, expected):
+    record = backup_create()
+    damage(Path(record.path))
+
+    verified = backup_verify(backup=record)
+
+    assert verified.status == BackupRecord.Status.FAILED
+    assert expected in verified.error
+    assert BackupRecord.objects.get(pk=record.pk).status == BackupRecord.Status.FAILED
+
+
+def test_verify_detects_a_checksum_that_does_not_match_the_record(backup_dir):
+    record = backup_create()
+    BackupRecord.objects.filter(pk=record.pk).update(sha256="0" * 64)
+    record.refresh_from_db()
+
+    verified = backup_verify(backup=record)
+
+    assert verified.status == BackupRecord.Status.FAILED
+    assert "Checksum mismatch" in verified.error
+
+
+def test_verify_detects_a_manifest_that_disagrees_with_the_record(backup_dir):
+    record = backup_create()
+    manifest = json.loads(record.manifest_path.read_text())
+    manifest["table_counts"]["hotel_hotel"] = 999
+    record.manifest_path.write_text(json.dumps(manifest))
+
+    verified = backup_verify(backup=record)
+
+    assert verified.status == BackupRecord.Status.FAILED
+    assert "disagrees with the backup record on table_counts" in verified.error
+
+
+@pytest.mark.parametrize("damage", [truncate, flip_bytes], ids=["truncated", "flipped-bytes"])
+def test_restore_catches_damage_the_checksum_was_taken_over(backup_dir, hotel_data, damage):
+    # given an archive damaged BEFORE its checksum was recorded (a bad disk
+    # under pg_dump): size and checksum agree, only a full restore can tell
+    record = backup_create()
+    path = Path(record.path)
+    damage(path)
+    digest, size = file_sha256(path), path.stat().st_size
+    BackupRecord.objects.filter(pk=record.pk).update(sha256=digest, size_bytes=size)
+    manifest = json.loads(record.manifest_path.read_text())
+    manifest.update(sha256=digest, size_bytes=size)
+    record.manifest_path.write_text(json.dumps(manifest))
+    record.refresh_from_db()
+
+    verified = backup_verify(backup=record)
+
+    assert verified.status == BackupRecord.Status.FAILED
+    assert "cannot be restored" in verified.error or "does not match" in verified.error
+    assert scratch_databases() == []
+
+
+def test_verify_failure_alerts_staff(backup_dir):
+    from tests.factories import StaffFactory
+
+    StaffFactory(email="ops@example.com")
+    record = backup_create()
+    truncate(Path(record.path))
+
+    backup_verify(backup=record)
+
+    alert = Notification.objects.get(kind=Notification.Kind.STAFF_ALERT)
+    assert alert.recipient == "ops@example.com"
+    assert "verification failed" in alert.subject.lower()
+
+
+def test_backup_without_pg_dump_fails_with_a_record_and_a_clear_message(backup_dir, settings):
+    settings.BACKUP_PG_DUMP = "/nonexistent/pg_dump"
+
+    with pytest.raises(BackupError, match="pg_dump was not found") as excinfo:
+        backup_create()
+
+    failed = BackupRecord.objects.get(pk=excinfo.value.record_id)
+    assert failed.status == BackupRecord.Status.FAILED
+    assert "pg_dump was not found" in failed.error
+    assert not list(backup_dir.iterdir())
+
+
+def test_backup_of_an_unreachable_database_says_so(tmp_path, settings):
+    settings_dict = {**settings.DATABASES["default"], "HOST": "127.0.0.1", "PORT": 1}
+    engine = PostgresEngine(settings_dict)
+
+    with pytest.raises(BackupUnavailable, match="Cannot connect to PostgreSQL"):
+        engine.dump(target=tmp_path / "x.dump")
+
+
+def test_restore_brings_back_the_data_and_keeps_a_safety_backup(backup_dir, hotel_data):
+    # given a backup, then changes after it
+    record = backup_verify(backup=backup_create())
+    Group.objects.create(name="after the backup")
+    assert Group.objects.count() == 1
+
+    # when
+    safety = backup_restore(backup=record)
+
+    # then the data is as it was, and the newer state is in the safety backup
+    assert not Group.objects.exists()
+    assert Hotel.objects.count() == 2
+    assert safety.reason == BackupRecord.Reason.PRE_RESTORE
+    assert safety.table_counts["auth_group"] == 1
+    # the catalogue of backups is the one from before the restore
+    assert set(BackupRecord.objects.values_list("pk", "status")) == {
+        (record.pk, BackupRecord.Status.VERIFIED),
+        (safety.pk, BackupRecord.Status.CREATED),
+    }
+    # and the id sequence was moved past them, so the next backup gets a new id
+    assert backup_create().pk > safety.pk
+
+
+def test_restore_refuses_a_file_whose_checksum_does_not_match(backup_dir, hotel_data):
+    record = backup_create()
+    flip_bytes(Path(record.path))
+    Group.objects.create(name="must survive")
+
+    with pytest.raises(BackupError, match=r"Refusing to restore.*Checksum mismatch"):
+        backup_restore(backup=record)
+
+    assert Group.objects.filter(name="must survive").exists()
+    assert BackupRecord.objects.count() == 1
+
+
+def test_restore_without_psql_refuses_before_touching_anything(backup_dir, settings):
+    record = backup_create()
+    settings.BACKUP_PSQL = "/nonexistent/psql"
+
+    with pytest.raises(BackupError, match="psql was not found"):
+        backup_restore(backup=record)
+
+    assert BackupRecord.objects.count() == 1  # no safety backup either
+
+
+def test_restore_that_fails_midway_leaves_the_database_unchanged(backup_dir, hotel_data, settings):
+    # given a backup, a newer row, and another session holding a table lock
+    record = backup_create()
+    Group.objects.create(name="must survive")
+    settings.BACKUP_LOCK_TIMEOUT_SECONDS = 0.3
+    engine = PostgresEngine(settings.DATABASES["default"])
+    with engine._connect() as blocker, blocker.transaction():
+        blocker.execute("LOCK TABLE hotel_hotel IN ACCESS SHARE MODE")
+        # when the restore cannot drop the locked table
+        with pytest.raises(BackupError, match="rolled back; the database is unchanged"):
+            backup_restore(backup=record)
+    # then nothing was replaced
+    assert Group.objects.filter(name="must survive").exists()
+    assert Hotel.objects.count() == 2
+
+
+def test_restoring_an_archive_that_breaks_off_commits_nothing(backup_dir, hotel_data, settings):
+    # given an archive cut short (below check_file, straight to the engine)
+    record = backup_create()
+    truncate(Path(record.path), keep=0.8)
+    Group.objects.create(name="must survive")
+    engine = PostgresEngine(settings.DATABASES["default"])
+
+    with pytest.raises(BackupError, match="could not read the archive to its end"):
+        engine.restore(path=Path(record.path))
+
+    assert Group.objects.filter(name="must survive").exists()
+    assert Hotel.objects.count() == 2
