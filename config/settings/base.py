@@ -204,6 +204,9 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "notifications.backfill_reminders",
         "schedule": 3600.0,
     },
+    # Holds are released lazily before any new hold on their nights; this only
+    # gives lapsed holds' rooms back to search results sooner.
+    "bookings-expire-holds": {"task": "bookings.expire_holds", "schedule": 60.0},
 }
 
 # --- Email ------------------------------------------------------------------
@@ -227,8 +230,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "hotel:home"
+LOGOUT_REDIRECT_URL = "hotel:home"
 
 # --- Internationalisation ---------------------------------------------------
 

@@ -1,0 +1,63 @@
+"""Reads for the booking pages and staff screens; each in a fixed number of queries."""
+
+from datetime import date
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from hotel.models import Hotel
+
+from .models import Booking, BookingNight
+
+Status = Booking.Status
+
+UPCOMING = (Status.HOLD, Status.CONFIRMED, Status.CHECKED_IN)
+
+
+def bookings_for_guest(
+    *, guest, past: bool = False, today: date | None = None
+) -> QuerySet[Booking]:
+    """A guest's upcoming stays (soonest first) or past and cancelled ones (latest first).
+
+    Lapsed holds never show: they were never bookings.
+    """
+    today = today or timezone.localdate()
+    qs = Booking.objects.filter(guest=guest).select_related("hotel", "room_type")
+    upcoming = Q(status__in=UPCOMING, check_out__gte=today)
+    live_hold = ~Q(status=Status.HOLD) | Q(hold_expires_at__gt=timezone.now())
+    if past:
+        return (
+            qs.exclude(upcoming)
+            .exclude(status__in=(Status.HOLD, Status.EXPIRED))
+            .order_by("-check_in", "-pk")
+        )
+    return qs.filter(upcoming & live_hold).order_by("check_in", "pk")
+
+
+def booking_for_page(*, reference: str) -> Booking:
+    """One booking with its hotel, room type, room and nights (two queries)."""
+    return (
+        Booking.objects.select_related("hotel", "room_type", "room", "guest")
+        .prefetch_related(Prefetch("night_prices", queryset=BookingNight.objects.order_by("date")))
+        .get(reference=reference)
+    )
+
+
+def hotel_day(*, hotel: Hotel, day: date) -> dict[str, list[Booking]]:
+    """Arrivals, departures and guests in house at a hotel on one day (three queries)."""
+    base = Booking.objects.filter(hotel=hotel).select_related("room_type", "room")
+    return {
+        "arrivals": list(
+            base.filter(
+                check_in=day, status__in=(Status.CONFIRMED, Status.CHECKED_IN, Status.NO_SHOW)
+            ).order_by("guest_name")
+        ),
+        "departures": list(
+            base.filter(check_out=day, status__in=(Status.CHECKED_IN, Status.CHECKED_OUT)).order_by(
+                "guest_name"
+            )
+        ),
+        "in_house": list(
+            base.filter(status=Status.CHECKED_IN, check_in__lte=day).order_by("room__number")
+        ),
+    }

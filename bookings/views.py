@@ -1,0 +1,359 @@
+"""Guest pages: hold, details, review, confirm, booking page, cancel, my bookings, sign up.
+
+Who may open a booking: staff, its owner, the browser that placed the hold
+(its reference is kept in the session, for guest checkout), or anyone holding
+the signed link from the confirmation email. Anyone else gets a 404, the
+same answer as for a reference that does not exist.
+"""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import selectors
+from .exceptions import BookingError, HoldExpired, IllegalTransition, StayNotAvailable
+from .forms import CancelForm, ConfirmForm, GuestDetailsForm, HoldForm, SignUpForm
+from .links import booking_signed_path, booking_token, reference_from_token
+from .models import Booking
+from .policy import cancellation_fee, free_until, policy_summary
+from .services import (
+    booking_cancel,
+    booking_confirm,
+    booking_expire_holds,
+    booking_hold,
+    booking_update_details,
+)
+
+SESSION_KEY = "booking_references"
+SESSION_MAX = 20
+BOOKINGS_PER_PAGE = 10
+
+
+# --- access ------------------------------------------------------------------------
+
+
+def _remember(request, booking: Booking) -> None:
+    refs = [r for r in request.session.get(SESSION_KEY, []) if r != booking.reference]
+    request.session[SESSION_KEY] = [booking.reference, *refs][:SESSION_MAX]
+
+
+def _may_open(request, booking: Booking, *, token: str | None = None) -> bool:
+    user = request.user
+    if user.is_authenticated and (user.is_staff or booking.guest_id == user.pk):
+        return True
+    if token and reference_from_token(token) == booking.reference:
+        return True
+    return booking.reference in request.session.get(SESSION_KEY, [])
+
+
+def _get_booking(request, reference: str, *, token: str | None = None) -> Booking:
+    try:
+        booking = selectors.booking_for_page(reference=reference.upper())
+    except Booking.DoesNotExist:
+        raise Http404(_("No such booking.")) from None
+    if not _may_open(request, booking, token=token):
+        raise Http404(_("No such booking."))
+    return booking
+
+
+def _search_again_url(booking: Booking) -> str:
+    query = urlencode(
+        {
+            "check_in": booking.check_in.isoformat(),
+            "check_out": booking.check_out.isoformat(),
+            "adults": booking.adults,
+            "children": booking.children,
+        }
+    )
+    return f"{booking.hotel.get_absolute_url()}?{query}"
+
+
+def _expired(request, booking: Booking):
+    # Give the nights back now rather than at the next sweep; a no-op if the
+    # job or another hold got there first.
+    booking_expire_holds(booking_ids=[booking.pk])
+    return render(
+        request,
+        "bookings/expired.html",
+        {"booking": booking, "search_again_url": _search_again_url(booking)},
+        status=410,
+    )
+
+
+def _hold_step(request, reference: str):
+    """The booking behind a step of the hold flow, or the response that replaces the step."""
+    booking = _get_booking(request, reference)
+    if booking.status == Booking.Status.CONFIRMED:
+        return booking, redirect("bookings:confirmed", reference=booking.reference)
+    if booking.status == Booking.Status.EXPIRED or (
+        booking.status == Booking.Status.HOLD and booking.hold_expires_at <= timezone.now()
+    ):
+        return booking, _expired(request, booking)
+    if booking.status != Booking.Status.HOLD:
+        return booking, redirect(booking)
+    return booking, None
+
+
+# --- the hold flow --------------------------------------------------------------
+
+
+@require_POST
+def hold(request):
+    form = HoldForm(request.POST)
+    if not form.is_valid():
+        return render(request, "bookings/hold_refused.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    room_type = data["room_type"]
+    user = request.user if request.user.is_authenticated else None
+    try:
+        booking = booking_hold(
+            room_type=room_type,
+            check_in=data["check_in"],
+            check_out=data["check_out"],
+            adults=data["adults"],
+            children=data["children"],
+            guest=user,
+            idempotency_key=data.get("idempotency_key") or None,
+        )
+    except StayNotAvailable as exc:
+        return render(
+            request,
+            "bookings/unavailable.html",
+            {
+                "room_type": room_type,
+                "hotel": room_type.hotel,
+                "nights": exc.nights,
+                "stay": data,
+                "alternatives": _alternatives(room_type, data),
+            },
+            status=409,
+        )
+    except BookingError as exc:
+        form.add_error(None, str(exc))
+        return render(request, "bookings/hold_refused.html", {"form": form}, status=400)
+    _remember(request, booking)
+    return redirect("bookings:details", reference=booking.reference)
+
+
+def _alternatives(room_type, stay: dict) -> list:
+    from inventory.selectors import hotel_availability
+
+    options = hotel_availability(
+        hotel=room_type.hotel,
+        check_in=stay["check_in"],
+        check_out=stay["check_out"],
+        adults=stay["adults"],
+        children=stay["children"],
+        use_cache=False,
+    )
+    return [o for o in options if o.bookable and o.room_type.pk != room_type.pk]
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def details(request, reference: str):
+    booking, replacement = _hold_step(request, reference)
+    if replacement is not None:
+        return replacement
+    initial = {
+        "guest_name": booking.guest_name,
+        "guest_email": booking.guest_email,
+        "guest_phone": booking.guest_phone,
+        "special_requests": booking.special_requests,
+    }
+    form = GuestDetailsForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            booking_update_details(booking=booking, by=request.user, **form.cleaned_data)
+        except HoldExpired:
+            return _expired(request, booking)
+        except BookingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("bookings:review", reference=booking.reference)
+    return render(
+        request,
+        "bookings/details.html",
+        {"booking": booking, "form": form, "seconds_left": booking.hold_seconds_left()},
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def review(request, reference: str):
+    booking, replacement = _hold_step(request, reference)
+    if replacement is not None:
+        return replacement
+    if not booking.details_complete:
+        return redirect("bookings:details", reference=booking.reference)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            booking_confirm(booking=booking, policy_accepted=True, by=request.user)
+        except HoldExpired:
+            return _expired(request, booking)
+        except IllegalTransition:
+            # A second click on "Confirm": the first one already did it.
+            return redirect("bookings:confirmed", reference=booking.reference)
+        except BookingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("bookings:confirmed", reference=booking.reference)
+    return render(
+        request,
+        "bookings/review.html",
+        {
+            "booking": booking,
+            "form": form,
+            "policy": policy_summary(booking),
+            "seconds_left": booking.hold_seconds_left(),
+        },
+    )
+
+
+@never_cache
+def confirmed(request, reference: str):
+    booking = _get_booking(request, reference)
+    if booking.status != Booking.Status.CONFIRMED:
+        return redirect(booking)
+    return render(
+        request,
+        "bookings/confirmed.html",
+        {
+            "booking": booking,
+            "policy": policy_summary(booking),
+            "signed_path": booking_signed_path(booking),
+        },
+    )
+
+
+# --- the booking page and cancellation --------------------------------------------
+
+
+def _booking_page(request, booking: Booking, *, token: str | None):
+    return render(
+        request,
+        "bookings/detail.html",
+        {
+            "booking": booking,
+            "token": token,
+            "policy": policy_summary(booking) if booking.cancellation_policy else "",
+            "events": booking.events.select_related("by").order_by("at")
+            if request.user.is_staff
+            else None,
+            "can_cancel": booking.status in Booking.CANCELLABLE,
+        },
+    )
+
+
+@never_cache
+def detail(request, reference: str):
+    return _booking_page(request, _get_booking(request, reference), token=None)
+
+
+@never_cache
+def signed(request, token: str):
+    reference = reference_from_token(token)
+    if reference is None:
+        raise Http404(_("No such booking."))
+    return _booking_page(request, _get_booking(request, reference, token=token), token=token)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def cancel(request, reference: str):
+    token = request.POST.get("token") or request.GET.get("token") or None
+    booking = _get_booking(request, reference, token=token)
+    back = (
+        reverse("bookings:signed", kwargs={"token": booking_token(booking.reference)})
+        if token
+        else booking.get_absolute_url()
+    )
+    if booking.status not in Booking.CANCELLABLE:
+        messages.error(
+            request,
+            _("Booking %(ref)s is %(status)s and cannot be cancelled online.")
+            % {"ref": booking.reference, "status": booking.get_status_display().lower()},
+        )
+        return HttpResponseRedirect(back)
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            booking = booking_cancel(
+                booking=booking, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except BookingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Booking %(ref)s is cancelled.") % {"ref": booking.reference}
+                + (
+                    " "
+                    + _("A cancellation fee of %(fee)s %(cur)s applies.")
+                    % {"fee": booking.cancellation_fee, "cur": booking.currency}
+                    if booking.cancellation_fee
+                    else ""
+                ),
+            )
+        return HttpResponseRedirect(back)
+    return render(
+        request,
+        "bookings/cancel.html",
+        {
+            "booking": booking,
+            "form": form,
+            "token": token,
+            "fee": cancellation_fee(booking),
+            "free_until": free_until(booking),
+            "policy": policy_summary(booking),
+            "back": back,
+        },
+    )
+
+
+# --- the guest's account -------------------------------------------------------------
+
+
+@never_cache
+@login_required
+def my_bookings(request):
+    past = request.GET.get("show") == "past"
+    qs = selectors.bookings_for_guest(guest=request.user, past=past)
+    page = Paginator(qs, BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "bookings/my_bookings.html",
+        {"page": page, "past": past, "query": "show=past" if past else ""},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("bookings:mine")
+    form = SignUpForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Welcome! Your account is ready."))
+        next_url = request.POST.get("next", "")
+        if url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return HttpResponseRedirect(next_url)
+        return redirect("hotel:home")
+    return render(
+        request, "registration/signup.html", {"form": form, "next": request.GET.get("next", "")}
+    )

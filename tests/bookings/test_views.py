@@ -1,0 +1,315 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from bookings.links import booking_signed_path, booking_token
+from bookings.models import Booking
+from bookings.services import booking_confirm, booking_hold
+from inventory.models import RoomInventory
+from tests.factories import BookingFactory, RoomTypeFactory, UserFactory
+
+from .conftest import sold, stock
+
+pytestmark = pytest.mark.django_db
+
+
+def book_data(room_type, arrival, nights=3, **extra):
+    return {
+        "room_type": room_type.pk,
+        "check_in": arrival.isoformat(),
+        "check_out": (arrival + timedelta(days=nights)).isoformat(),
+        "adults": 2,
+        "children": 0,
+        **extra,
+    }
+
+
+def test_book_places_a_hold_and_shows_its_countdown(client, room_type, arrival):
+    response = client.post(reverse("bookings:hold"), book_data(room_type, arrival))
+
+    booking = Booking.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("bookings:details", args=[booking.reference])
+    page = client.get(response.url)
+    assert page.status_code == 200
+    assert b"data-countdown" in page.content
+    assert booking.status == "hold"
+    assert sold(room_type, arrival, 3) == [1, 1, 1]
+
+
+def test_full_guest_checkout_flow(client, room_type, arrival):
+    client.post(reverse("bookings:hold"), book_data(room_type, arrival))
+    booking = Booking.objects.get()
+    ref = booking.reference
+
+    response = client.post(
+        reverse("bookings:details", args=[ref]),
+        {"guest_name": " Ana  Silva ", "guest_email": "ana@example.com", "guest_phone": "+351 1"},
+    )
+    assert response.url == reverse("bookings:review", args=[ref])
+    review = client.get(response.url)
+    assert b"Free cancellation until" in review.content
+    assert b"100.00" in review.content
+
+    refused = client.post(reverse("bookings:review", args=[ref]), {})
+    assert b"Accept the cancellation policy" in refused.content
+    response = client.post(reverse("bookings:review", args=[ref]), {"accept_policy": "on"})
+    assert response.url == reverse("bookings:confirmed", args=[ref])
+    page = client.get(response.url)
+    assert ref.encode() in page.content
+    booking.refresh_from_db()
+    assert (booking.status, booking.guest_name) == ("confirmed", "Ana Silva")
+
+    # A second click on "Confirm" lands on the same confirmation, no error.
+    again = client.post(reverse("bookings:review", args=[ref]), {"accept_policy": "on"})
+    assert again.url == reverse("bookings:confirmed", args=[ref])
+
+
+def test_double_submit_with_one_idempotency_key_makes_one_booking(client, room_type, arrival):
+    data = book_data(room_type, arrival, idempotency_key="f3d1c0de")
+    first = client.post(reverse("bookings:hold"), data)
+    second = client.post(reverse("bookings:hold"), data)
+    assert first.url == second.url
+    assert Booking.objects.count() == 1
+    assert sold(room_type, arrival, 3) == [1, 1, 1]
+
+
+def test_logged_in_guest_gets_details_filled_in(client, room_type, arrival, guest):
+    client.force_login(guest)
+    client.post(reverse("bookings:hold"), book_data(room_type, arrival))
+    booking = Booking.objects.get()
+    assert booking.guest == guest
+    page = client.get(reverse("bookings:details", args=[booking.reference]))
+    assert b'value="Ana Silva"' in page.content
+    assert b'value="ana@example.com"' in page.content
+
+
+def test_sold_out_stay_names_the_nights_and_offers_free_room_types(client, room_type, arrival):
+    other = RoomTypeFactory(hotel=room_type.hotel, name="Suite")
+    stock(other, start=arrival, nights=3, total=1, price=Decimal("250.00"))
+    RoomInventory.objects.filter(room_type=room_type, date=arrival + timedelta(days=1)).update(
+        sold=3
+    )
+
+    response = client.post(reverse("bookings:hold"), book_data(room_type, arrival))
+
+    assert response.status_code == 409
+    content = response.content.decode()
+    night = arrival + timedelta(days=1)
+    assert night.strftime("%-d %B %Y") in content
+    assert "Suite" in content and "Book this instead" in content
+    assert not Booking.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"check_out": "2020-01-01"}, "Check-out must be after check-in"),
+        ({"check_in": "not-a-date"}, "YYYY-MM-DD"),
+        ({"adults": 0}, "At least one adult"),
+        ({"adults": 3}, "sleeps at most"),
+        ({"room_type": 999999}, "not for sale"),
+    ],
+)
+def test_bad_hold_input_gets_a_clear_message_and_writes_nothing(
+    client, room_type, arrival, change, message
+):
+    response = client.post(reverse("bookings:hold"), {**book_data(room_type, arrival), **change})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Booking.objects.exists()
+    assert sold(room_type, arrival, 3) == [0, 0, 0]
+
+
+def test_expired_hold_shows_a_clear_page_and_books_nothing(client, room_type, arrival):
+    client.post(reverse("bookings:hold"), book_data(room_type, arrival))
+    booking = Booking.objects.get()
+    Booking.objects.filter(pk=booking.pk).update(hold_expires_at=timezone.now())
+
+    response = client.post(
+        reverse("bookings:review", args=[booking.reference]), {"accept_policy": "on"}
+    )
+
+    assert response.status_code == 410
+    assert b"Your hold has expired" in response.content
+    assert b"Search the same dates again" in response.content
+    booking.refresh_from_db()
+    assert booking.status == "expired"
+    assert sold(room_type, arrival, 3) == [0, 0, 0]
+
+
+def test_strangers_get_404_for_a_booking(client, room_type, arrival):
+    booking = BookingFactory(room_type=room_type)
+    assert client.get(booking.get_absolute_url()).status_code == 404
+    client.force_login(UserFactory())
+    assert client.get(booking.get_absolute_url()).status_code == 404
+    assert client.get(reverse("bookings:detail", args=["NOSUCHREF1"])).status_code == 404
+
+
+def test_owner_and_staff_can_open_a_booking(client, staff_client, room_type):
+    booking = BookingFactory(room_type=room_type)
+    client.force_login(booking.guest)
+    assert client.get(booking.get_absolute_url()).status_code == 200
+    page = staff_client.get(booking.get_absolute_url())
+    assert page.status_code == 200
+
+
+def test_signed_link_opens_the_booking_and_a_tampered_one_does_not(client, room_type):
+    booking = BookingFactory(room_type=room_type)
+    path = booking_signed_path(booking)
+    assert client.get(path).status_code == 200
+
+    token = booking_token(booking.reference)
+    middle = len(token) - 10
+    tampered = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
+    assert client.get(reverse("bookings:signed", args=[tampered])).status_code == 404
+    other = BookingFactory(room_type=room_type)
+    assert client.get(f"{other.get_absolute_url()}?token={token}").status_code == 404
+    forged = booking_token(booking.reference).replace(booking.reference, other.reference)
+    assert client.get(reverse("bookings:signed", args=[forged])).status_code == 404
+
+
+def _confirmed_for(guest, room_type, arrival):
+    booking = booking_hold(
+        room_type=room_type,
+        check_in=arrival,
+        check_out=arrival + timedelta(days=2),
+        adults=1,
+        guest=guest,
+    )
+    return booking_confirm(booking=booking, policy_accepted=True)
+
+
+def test_cancel_shows_the_fee_first_then_cancels(client, room_type, arrival, guest):
+    booking = _confirmed_for(guest, room_type, arrival)
+    Booking.objects.filter(pk=booking.pk).update(
+        cancellation_policy={
+            **booking.cancellation_policy,
+            "free_until": (timezone.now() - timedelta(hours=1)).isoformat(),
+        }
+    )
+    client.force_login(guest)
+    url = reverse("bookings:cancel", args=[booking.reference])
+
+    page = client.get(url)
+    assert "Cancelling now costs €100.00" in page.content.decode()
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
+
+    response = client.post(url, {"reason": "ill"})
+    booking.refresh_from_db()
+    assert response.status_code == 302
+    assert booking.status == "cancelled"
+    assert booking.cancellation_fee == Decimal("100.00")
+    assert sold(room_type, arrival, 2) == [0, 0]
+
+
+def test_cancel_through_the_signed_link(client, room_type, arrival, guest):
+    booking = _confirmed_for(guest, room_type, arrival)
+    token = booking_token(booking.reference)
+    url = reverse("bookings:cancel", args=[booking.reference])
+
+    page = client.get(url, {"token": token})
+    assert "free of charge" in page.content.decode()
+    response = client.post(url, {"token": token})
+
+    assert response.url == reverse("bookings:signed", args=[token])
+    booking.refresh_from_db()
+    assert booking.status == "cancelled"
+
+
+def test_cancelling_a_checked_in_booking_is_refused_with_a_message(client, room_type, guest):
+    booking = BookingFactory(room_type=room_type, guest=guest, status="checked_in")
+    client.force_login(guest)
+    response = client.post(reverse("bookings:cancel", args=[booking.reference]), follow=True)
+    assert "cannot be cancelled online" in response.content.decode()
+    booking.refresh_from_db()
+    assert booking.status == "checked_in"
+
+
+def test_my_bookings_lists_upcoming_and_past_in_four_queries(
+    client, room_type, guest, django_assert_num_queries
+):
+    today = timezone.localdate()
+    for i in range(15):
+        BookingFactory(room_type=room_type, guest=guest, check_in=today + timedelta(days=i + 1))
+    for i in range(3):
+        BookingFactory(
+            room_type=room_type,
+            guest=guest,
+            check_in=today - timedelta(days=30 + i),
+            status="checked_out",
+        )
+    BookingFactory(room_type=room_type, guest=guest, status="expired")
+    BookingFactory(room_type=room_type)  # someone else's
+    client.force_login(guest)
+
+    with django_assert_num_queries(4):
+        upcoming = client.get(reverse("bookings:mine"))
+    with django_assert_num_queries(4):
+        past = client.get(reverse("bookings:mine"), {"show": "past"})
+
+    assert len(upcoming.context["page"].object_list) == 10
+    assert upcoming.context["page"].paginator.count == 15
+    assert past.context["page"].paginator.count == 3
+
+
+def test_my_bookings_needs_a_login(client):
+    response = client.get(reverse("bookings:mine"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_sign_up_logs_in_and_log_out_is_a_post(client):
+    response = client.post(
+        reverse("signup"),
+        {
+            "username": "maria",
+            "email": "maria@example.com",
+            "first_name": "Maria",
+            "last_name": "Costa",
+            "password1": "a-Long-pass-phrase-42",
+            "password2": "a-Long-pass-phrase-42",
+        },
+    )
+    assert response.status_code == 302
+    home = client.get(reverse("bookings:mine"))
+    assert home.status_code == 200
+    assert client.get(reverse("logout")).status_code == 405
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("bookings:mine")).status_code == 302
+
+
+def test_sign_up_refuses_an_email_in_use(client, guest):
+    response = client.post(
+        reverse("signup"),
+        {
+            "username": "other",
+            "email": guest.email.upper(),
+            "first_name": "A",
+            "last_name": "B",
+            "password1": "a-Long-pass-phrase-42",
+            "password2": "a-Long-pass-phrase-42",
+        },
+    )
+    assert response.status_code == 200
+    assert "exists already" in response.content.decode()
+
+
+def test_login_and_password_reset_use_our_templates(client, guest):
+    page = client.get(reverse("login"))
+    assert b"Forgot your password?" in page.content
+    response = client.post(
+        reverse("login"), {"username": guest.username, "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 302
+
+    client.post(reverse("logout"))
+    response = client.post(reverse("password_reset"), {"email": guest.email})
+    assert response.url == reverse("password_reset_done")
+    assert len(mail.outbox) == 1
+    assert "/accounts/password/reset/" in mail.outbox[0].body
