@@ -16,6 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from celery.exceptions import Retry
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -119,6 +120,10 @@ def dispatch(notification_id: int) -> bool:
 
     try:
         deliver_notification_task.delay(notification_id=notification_id)
+    except Retry:
+        # Eager mode (the embedded default) ran the task here and it asked
+        # for a retry; the row is pending with its next due time.
+        return True
     except Exception:
         logger.warning(
             "Could not queue notification %s; the sweeper will send it.",
@@ -137,7 +142,7 @@ def notify_booking_event(*, booking, event: str) -> list[Notification]:
     """Write the guest's messages for a booking event, once per event.
 
     ``confirmed``: the confirmation, and the pre-arrival reminder scheduled.
-    ``cancelled``: the cancellation, and any pending reminder cancelled.
+    ``cancelled``: the cancellation (if it had been confirmed), pending reminders cancelled.
     ``dates_changed``: the pending reminder moved to the new arrival.
     Call it inside the booking service's transaction, after the booking is saved.
     """
@@ -152,7 +157,10 @@ def notify_booking_event(*, booking, event: str) -> list[Notification]:
         if reminder is not None:
             written.append(reminder)
     elif event == "cancelled":
-        written.append(_booking_message(booking, Kind.BOOKING_CANCELLED, "cancelled"))
+        # A hold given up before confirmation never had a confirmation, so
+        # the guest is not told about cancelling it either.
+        if booking.confirmed_at is not None:
+            written.append(_booking_message(booking, Kind.BOOKING_CANCELLED, "cancelled"))
         reminders_cancel(booking=booking)
     else:
         reminder = reminder_schedule(booking=booking)

@@ -1,6 +1,8 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.utils import timezone
+
 from bookings.models import Booking, BookingNight
 from tests.factories import BookingFactory
 
@@ -13,6 +15,8 @@ def booking_with_nights(**kwargs) -> Booking:
     nights = (kwargs["check_out"] - kwargs["check_in"]).days
     prices = prices or [Decimal("120.00")] * nights
     kwargs.setdefault("total_price", sum(prices, Decimal("0")))
+    if kwargs.get("status", Booking.Status.CONFIRMED) != Booking.Status.HOLD:
+        kwargs.setdefault("confirmed_at", timezone.now())
     booking = BookingFactory(**kwargs)
     BookingNight.objects.bulk_create(
         BookingNight(booking=booking, date=booking.check_in + timedelta(days=i), price=price)

@@ -11,7 +11,9 @@ from notifications.services import (
     notification_enqueue,
     notify_booking_event,
     notify_staff,
+    reminder_schedule,
     reminder_time,
+    reminders_backfill,
 )
 from tests.factories import HotelFactory, RoomTypeFactory, StaffFactory
 from tests.notifications.factories import booking_with_nights
@@ -207,3 +209,32 @@ def test_scheduled_notification_is_not_sent_before_it_is_due(django_capture_on_c
 
     assert callbacks == []
     assert mail.outbox == []
+
+
+def test_cancelling_a_hold_that_was_never_confirmed_sends_nothing(
+    django_capture_on_commit_callbacks,
+):
+    booking = booking_with_nights(status="cancelled", confirmed_at=None)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_booking_event(booking=booking, event="cancelled")
+
+    assert mail.outbox == []
+    assert not Notification.objects.exists()
+
+
+def test_backfill_schedules_missing_reminders_once(settings):
+    settings.NOTIFICATION_REMINDER_DAYS_BEFORE = 2
+    now = datetime(2099, 5, 1, 6, 0, tzinfo=UTC)
+    soon = booking_with_nights(check_in=date(2099, 5, 3))
+    already = booking_with_nights(check_in=date(2099, 5, 3))
+    reminder_schedule(booking=already, now=now)
+    booking_with_nights(check_in=date(2099, 5, 20))
+    booking_with_nights(check_in=date(2099, 5, 3), status="cancelled")
+
+    assert reminders_backfill(now=now) == 1
+    assert reminders_backfill(now=now) == 0
+
+    assert set(
+        Notification.objects.filter(kind=Kind.ARRIVAL_REMINDER).values_list("booking_id", flat=True)
+    ) == {soon.pk, already.pk}

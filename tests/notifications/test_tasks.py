@@ -1,13 +1,21 @@
 """Delivery through a real Celery worker on the Redis broker and a real SMTP server."""
 
+from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 
 import pytest
+from celery.exceptions import Retry
 from django.db import transaction
+from django.utils import timezone
 
 from notifications.models import Notification
 from notifications.services import notifications_sweep, notify_booking_event
+from notifications.tasks import (
+    backfill_reminders_task,
+    deliver_notification_task,
+    sweep_notifications_task,
+)
 from tests.notifications.conftest import celery_broker, wait_until
 from tests.notifications.factories import booking_with_nights
 
@@ -73,3 +81,59 @@ def test_sweeper_sends_through_the_worker_once_the_broker_is_back(celery_worker,
     assert wait_until(lambda: confirmation_of(booking).status == Status.SENT)
     assert wait_until(lambda: not Notification.objects.filter(status=Status.SENDING).exists())
     assert len(smtp_server.messages) == 1
+
+
+def test_task_retries_a_transient_failure_and_the_row_keeps_its_backoff(settings):
+    # given: an SMTP server that refuses connections
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    row = Notification.objects.create(
+        kind=Kind.STAFF_ALERT,
+        recipient="ops@example.com",
+        subject="Alert",
+        body_text="Body",
+        dedupe_key="task-retry",
+    )
+
+    # when
+    with pytest.raises(Retry) as retry:
+        deliver_notification_task.apply(kwargs={"notification_id": row.pk})
+
+    # then: Celery schedules a retry, and the row alone would let the sweeper do it
+    row.refresh_from_db()
+    assert retry.value.when == settings.NOTIFICATION_RETRY_BASE_SECONDS
+    assert row.status == Status.PENDING
+    assert row.attempts == 1
+    assert row.scheduled_at > timezone.now()
+
+
+def test_task_for_a_row_already_sent_does_nothing(smtp_server):
+    row = Notification.objects.create(
+        kind=Kind.STAFF_ALERT,
+        recipient="ops@example.com",
+        subject="Alert",
+        body_text="Body",
+        dedupe_key="task-twice",
+    )
+
+    first = deliver_notification_task.apply(kwargs={"notification_id": row.pk})
+    second = deliver_notification_task.apply(kwargs={"notification_id": row.pk})
+
+    assert (first.get(), second.get()) == ("sent", "skipped")
+    assert len(smtp_server.messages) == 1
+
+
+def test_sweep_and_backfill_tasks_run_their_services():
+    booking = booking_with_nights(check_in=timezone.localdate() + timedelta(days=3))
+    Notification.objects.create(
+        kind=Kind.STAFF_ALERT,
+        recipient="ops@example.com",
+        subject="Alert",
+        body_text="Body",
+        dedupe_key="task-sweep",
+    )
+
+    assert backfill_reminders_task.apply().get() == 1
+    assert sweep_notifications_task.apply().get() == 1
+    assert Notification.objects.get(dedupe_key="task-sweep").status == Status.SENT
+    assert Notification.objects.get(booking=booking).kind == Kind.ARRIVAL_REMINDER
