@@ -33,6 +33,7 @@ bounded by the values' TTL.
 
 import functools
 import inspect
+import itertools
 import pickle
 import threading
 import time
@@ -146,6 +147,27 @@ def _in_write_transaction() -> bool:
     # The atomic blocks a test case wraps each test in are not writes of the
     # code under test; without this, nothing would be cached under pytest.
     return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+_test_scopes = itertools.count(1)
+
+
+def _local_scope() -> str:
+    """What the local tier's keys are scoped to: the process, or the running test.
+
+    A test case's data is rolled back without any commit, so no invalidation
+    ever says that what the local tier holds from one test is gone in the
+    next. Scoping the tier to the test's outermost atomic block gives every
+    test an empty local tier, as the suite's fixture gives it an empty Redis.
+    Outside tests this is always the empty string.
+    """
+    blocks = transaction.get_connection().atomic_blocks
+    if not blocks or not getattr(blocks[0], "_from_testcase", False):
+        return ""
+    scope = getattr(blocks[0], "_caching_scope", None)
+    if scope is None:
+        scope = blocks[0]._caching_scope = f"t{next(_test_scopes)}|"
+    return scope
 
 
 # --- Versions ---------------------------------------------------------------
@@ -296,33 +318,34 @@ def cached(namespace: str, key_parts: Iterable[Any], loader: Callable[[], T], tt
         stats.record(namespace, "bypass", "miss")
         return loader()
     suffix = key_suffix(key_parts)
-    value = local_tier.get(namespace, suffix, version)
+    slot = _local_scope() + suffix
+    value = local_tier.get(namespace, slot, version)
     if value is not MISSING:
         stats.record(namespace, "local", "hit")
         stats.maybe_flush()
         return value
     stats.record(namespace, "local", "miss")
     key = _value_key(namespace, version, suffix)
-    value = _flights.run(key, lambda: _read_shared(namespace, version, suffix, key, loader, ttl))
+    value = _flights.run(key, lambda: _read_shared(namespace, version, slot, key, loader, ttl))
     stats.maybe_flush()
     return value
 
 
-def _read_shared(namespace, version, suffix, key, loader, ttl):
+def _read_shared(namespace, version, slot, key, loader, ttl):
     value = cache.get(key, MISSING)
     if value is not MISSING:
         stats.record(namespace, "shared", "hit")
-        local_tier.set(namespace, suffix, version, value, ttl)
+        local_tier.set(namespace, slot, version, value, ttl)
         return value
     stats.record(namespace, "shared", "miss")
     if conf.get("CACHE_STAMPEDE_LOCK"):
-        return _load_under_lock(namespace, version, suffix, key, loader, ttl)
+        return _load_under_lock(namespace, version, slot, key, loader, ttl)
     value = loader()
-    _store(namespace, version, suffix, key, value, ttl)
+    _store(namespace, version, slot, key, value, ttl)
     return value
 
 
-def _load_under_lock(namespace, version, suffix, key, loader, ttl):
+def _load_under_lock(namespace, version, slot, key, loader, ttl):
     """Let one process load a missing value while the others wait for it, briefly.
 
     The lock is a key with a short TTL taken with ADD. It fails open: if Redis
@@ -341,16 +364,16 @@ def _load_under_lock(namespace, version, suffix, key, loader, ttl):
             found = cache.get_many([key, lock_key])
             if key in found:
                 value = found[key]
-                local_tier.set(namespace, suffix, version, value, ttl)
+                local_tier.set(namespace, slot, version, value, ttl)
                 return value
             if lock_key not in found:
                 break
         value = loader()
-        _store(namespace, version, suffix, key, value, ttl)
+        _store(namespace, version, slot, key, value, ttl)
         return value
     try:
         value = loader()
-        _store(namespace, version, suffix, key, value, ttl)
+        _store(namespace, version, slot, key, value, ttl)
         return value
     finally:
         # Only the holder deletes the lock; if it expired and another process
@@ -359,14 +382,14 @@ def _load_under_lock(namespace, version, suffix, key, loader, ttl):
             cache.delete(lock_key)
 
 
-def _store(namespace, version, suffix, key, value, ttl) -> None:
+def _store(namespace, version, slot, key, value, ttl) -> None:
     # The version is read again from Redis, not from this process's table:
     # if an invalidation ran while the loader did, the value may predate the
     # write, so it is returned to this caller but stored nowhere.
     if _read_version(namespace) != version:
         return
     cache.set(key, value, timeout=ttl)
-    local_tier.set(namespace, suffix, version, value, ttl)
+    local_tier.set(namespace, slot, version, value, ttl)
 
 
 def _call_key_part(value: Any) -> Any:

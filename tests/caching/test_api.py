@@ -219,3 +219,22 @@ def test_decorator_keys_a_model_argument_by_its_primary_key():
 
     assert title(first) == first.name
     assert title(second) == second.name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_local_tier_carries_nothing_from_one_test_case_into_the_next(loader):
+    from django.test import TestCase
+
+    # Two test cases in a row, as TestCase (and pytest-django) run them.
+    seen = []
+    for _test in range(2):
+        atomics = TestCase._enter_atomics()
+        try:
+            seen.append(cached("catalogue", ["cities"], loader))
+            seen.append(cached("catalogue", ["cities"], loader))
+        finally:
+            TestCase._rollback_atomics(atomics)
+        cache.clear()  # what tests/conftest.py does between tests
+
+    assert seen[:2] == [{"call": 1}, {"call": 1}]
+    assert {"call": 1} not in seen[2:]
