@@ -9,8 +9,14 @@ STAMP := $(VENV)/.installed
 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hotel
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# The benchmark's own database (emptied and refilled by `make bench`) and Redis dbs.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hotel_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/6
+BENCH_BROKER_URL ?= redis://127.0.0.1:6379/7
+BENCH_ENV = DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
+	CELERY_BROKER_URL=$(BENCH_BROKER_URL)
 
-.PHONY: run test lint format migrate worker beat check-services install clean
+.PHONY: run test lint format migrate worker beat check-services install clean bench loadtest
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +69,16 @@ worker: $(STAMP)
 
 beat: $(STAMP)
 	$(BIN)/celery -A config beat --loglevel=INFO
+
+# Builds the dataset (BENCH_ARGS="--scale 0.1" for a smaller one), times the
+# operations and the contention, writes benchmarks/results/bench.{md,json}.
+bench: $(STAMP)
+	$(BENCH_ENV) $(PY) -m benchmarks all $(BENCH_ARGS)
+
+# gunicorn (production settings) on 127.0.0.1 under locust: a fixed run at
+# 500 req/s, then steps up; writes benchmarks/results/loadtest.{md,json}.
+loadtest: $(STAMP)
+	$(BENCH_ENV) $(PY) -m benchmarks loadtest $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,228 @@
+"""python -m benchmarks {build,run,all,loadtest}: the benchmark's command line.
+
+Runs on its own database (hotel_bench) and Redis dbs (6 for the cache, 7 for
+the broker) unless DATABASE_URL, REDIS_URL and CELERY_BROKER_URL say
+otherwise, with the production settings, so the figures are those of the
+deployed code path (no DEBUG, no query log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from urllib.parse import urlparse
+
+BENCH_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/hotel_bench",
+    "REDIS_URL": "redis://127.0.0.1:6379/6",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/7",
+    "CACHE_KEY_PREFIX": "bench",
+    "SECRET_KEY": "benchmark-only-secret-key-never-used-in-production",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "SECURE_HSTS_SECONDS": "0",
+    # The contention run opens one connection per client thread (up to 64).
+    "DB_POOL_MAX_SIZE": "80",
+    "DB_POOL_TIMEOUT": "30",
+}
+
+
+def configure_environment() -> dict:
+    for key, value in BENCH_ENV.items():
+        os.environ.setdefault(key, value)
+    return {key: os.environ[key] for key in BENCH_ENV}
+
+
+def ensure_database(url: str) -> None:
+    """Create the benchmark database if it does not exist yet (PostgreSQL only)."""
+    import psycopg
+    from psycopg import sql
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            print(f"Created database {name}", file=sys.stderr)
+
+
+def _setup(*, migrate: bool) -> None:
+    env = configure_environment()
+    if not env["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
+        sys.exit("The benchmark runs on PostgreSQL: set DATABASE_URL to a postgres:// URL.")
+    ensure_database(env["DATABASE_URL"])
+    import django
+
+    django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", "--noinput", verbosity=0)
+
+
+def _guard_database(force: bool) -> None:
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    if "bench" not in name and not force:
+        sys.exit(
+            f"Refusing to replace the data of database {name!r}: the benchmark empties the "
+            "hotel, booking and user tables. Use a database whose name contains 'bench', "
+            "or pass --force."
+        )
+
+
+def _today(value: str | None) -> date:
+    from django.utils import timezone
+
+    return date.fromisoformat(value) if value else timezone.now().date()
+
+
+def cmd_build(args) -> dict:
+    from .dataset import Progress, Scale, build
+
+    _guard_database(args.force)
+    print(f"Building the dataset at scale {args.scale}", file=sys.stderr)
+    report = build(
+        scale=Scale.scaled(args.scale),
+        seed=args.seed,
+        today=_today(args.today),
+        progress=Progress(enabled=not args.quiet),
+    )
+    from dataclasses import asdict
+
+    return asdict(report)
+
+
+def cmd_run(args, dataset: dict | None = None) -> dict:
+    from django.core.cache import cache
+
+    from . import report
+    from .contention import consistency, run_contention
+    from .operations import NOT_YET_BUILT, run_operations
+
+    _guard_database(args.force)
+    today = _today(args.today)
+    data: dict = {"started_at": report.now_iso(), "iterations": args.iterations}
+    if dataset:
+        data["dataset"] = dataset
+    print(f"Timing operations, {args.iterations} iterations per mode", file=sys.stderr)
+    data["operations"] = run_operations(
+        iterations=args.iterations, seed=args.seed, today=today, only=args.only
+    )
+    data["not_measured"] = NOT_YET_BUILT
+    if args.clients:
+        print(f"Contention: {args.clients} clients", file=sys.stderr)
+        data["contention"] = run_contention(
+            clients=args.clients,
+            holds_per_client=args.holds_per_client,
+            free_rooms=args.free_rooms,
+            nights=3,
+            today=today,
+            log=lambda m: print(m, file=sys.stderr, flush=True),
+        )
+    data["consistency"] = consistency()
+    data["machine"] = report.machine()
+    data["finished_at"] = report.now_iso()
+    if not args.no_write:
+        paths = report.write(args.name, data, report.bench_markdown(data))
+        print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    # The broker queue (Redis db 7) holds the notification tasks of the
+    # bookings made above; nothing consumes it, so it is emptied.
+    _flush_broker()
+    cache.close()
+    failed = data["consistency"]["oversold_nights"] or any(
+        r["oversold_nights"] or r["drift_nights"] or r["errors"]
+        for r in data.get("contention", {}).get("rounds", [])
+    )
+    if failed:
+        print("FAILED: oversold nights, drift or errors, see the results.", file=sys.stderr)
+        sys.exit(1)
+    return data
+
+
+def _flush_broker() -> None:
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if not url.startswith("redis://"):
+        return
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
+def cmd_all(args) -> dict:
+    dataset = None if args.skip_build else cmd_build(args)
+    return cmd_run(args, dataset=dataset)
+
+
+def _clients(value: str) -> list[int]:
+    try:
+        counts = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("Give client counts like 1,8,32,64.") from exc
+    if any(n < 1 or n > 64 for n in counts):
+        raise argparse.ArgumentTypeError("Client counts are between 1 and 64.")
+    return counts
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp):
+        sp.add_argument("--seed", type=int, default=20260101)
+        sp.add_argument("--today", help="ISO date the dataset and stays are relative to")
+        sp.add_argument("--force", action="store_true", help="allow a database not named *bench*")
+
+    def build_args(sp):
+        sp.add_argument("--scale", type=float, default=1.0, help="1.0 = 50 hotels, 200k bookings")
+        sp.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    def run_args(sp):
+        sp.add_argument("--iterations", type=int, default=300)
+        sp.add_argument("--only", nargs="*", help="operation names to time")
+        sp.add_argument("--clients", type=_clients, default=[1, 8, 32, 64])
+        sp.add_argument("--holds-per-client", type=int, default=10)
+        sp.add_argument("--free-rooms", type=int, default=5)
+        sp.add_argument("--name", default="bench", help="results file name (no extension)")
+        sp.add_argument("--no-write", action="store_true", help="print only, write no results")
+
+    b = sub.add_parser("build", help="build the dataset")
+    common(b)
+    build_args(b)
+    r = sub.add_parser("run", help="time the operations and the contention on the dataset")
+    common(r)
+    run_args(r)
+    a = sub.add_parser("all", help="build, then run")
+    common(a)
+    build_args(a)
+    run_args(a)
+    a.add_argument("--skip-build", action="store_true")
+    lt = sub.add_parser("loadtest", help="HTTP load with gunicorn and locust")
+    from .loadtest import add_arguments
+
+    add_arguments(lt)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "loadtest":
+        from .loadtest import main as loadtest_main
+
+        configure_environment()
+        return loadtest_main(args)
+    _setup(migrate=True)
+    {"build": cmd_build, "run": cmd_run, "all": cmd_all}[args.command](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""A small-scale run of the benchmark, so that it cannot rot. Timings are never asserted."""
+
+import json
+
+import pytest
+from django.utils import timezone
+
+from benchmarks import report
+from benchmarks.contention import consistency, run_contention
+from benchmarks.dataset import Scale, build
+from benchmarks.operations import NOT_YET_BUILT, OPERATIONS, run_operations
+from bookings.models import Booking, BookingNight
+from inventory.models import RoomInventory
+
+TINY = Scale(
+    hotels=2,
+    cities=1,
+    room_types=3,
+    nights=60,
+    bookings=400,
+    guests=40,
+    history_days=40,
+    future_days=50,
+    past_nights=5,
+)
+
+
+@pytest.fixture
+def dataset():
+    return build(scale=TINY, seed=7, today=timezone.now().date())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dataset_has_the_asked_size_and_sold_matches_the_bookings(dataset):
+    assert dataset.rows["hotel"] == 2
+    assert dataset.rows["room_type"] == 6
+    assert dataset.rows["guest"] == 40
+    assert Booking.objects.count() == dataset.rows["booking"] == 400
+    assert RoomInventory.objects.count() == 6 * 60
+    assert BookingNight.objects.count() == dataset.rows["booking_night"]
+    assert RoomInventory.objects.filter(sold__gt=0).exists()
+    check = consistency()
+    assert check == {"oversold_nights": 0, "drift_nights": 0, "nights_checked": 360}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_operation_runs_in_every_mode_with_bounded_queries(dataset, tmp_path):
+    results = run_operations(
+        iterations=3, seed=1, today=timezone.now().date(), log=lambda _message: None
+    )
+    by_key = {(r["operation"], r["mode"]): r for r in results}
+    assert set(by_key) == {(op.name, mode) for op in OPERATIONS for mode in op.modes}
+    for (name, mode), r in by_key.items():
+        assert r["iterations"] + r["outcomes"].get("sold_out", 0) == 3, (name, mode)
+        assert r["iterations"] >= 1, (name, mode)
+        assert r["p50_ms"] <= r["p95_ms"] <= r["p99_ms"] <= r["max_ms"]
+        if mode == "warm":
+            assert r["queries_max"] == 0, f"{name} warm read went to the database"
+        else:
+            assert 1 <= r["queries_max"] <= 15, (name, mode, r["queries_max"])
+    # Every booking the benchmark made was cancelled again: the dataset is as it was.
+    assert consistency()["drift_nights"] == 0
+
+    # and the results are written as JSON and as a Markdown table with the references
+    data = {
+        "finished_at": report.now_iso(),
+        "iterations": 3,
+        "machine": report.machine(),
+        "dataset": {
+            "rows": dataset.rows,
+            "inventory_start": dataset.inventory_start,
+            "inventory_end": dataset.inventory_end,
+            "seconds": dataset.seconds,
+        },
+        "operations": results,
+        "not_measured": NOT_YET_BUILT,
+    }
+    json_path, md_path = report.write(
+        "bench", data, report.bench_markdown(data), directory=tmp_path
+    )
+    assert len(json.loads(json_path.read_text())["operations"]) == len(results)
+    markdown = md_path.read_text()
+    assert "| Availability of all room types of a hotel, 7 nights | cold |" in markdown
+    assert "| 80 ms |" in markdown
+
+
+@pytest.mark.django_db(transaction=True)
+def test_contention_never_oversells(dataset):
+    result = run_contention(
+        clients=[4],
+        holds_per_client=3,
+        free_rooms=2,
+        nights=2,
+        today=timezone.now().date(),
+        log=lambda _message: None,
+    )
+    [round_] = result["rounds"]
+    assert round_["attempts"] == 12
+    assert round_["held"] >= 1
+    assert round_["errors"] == 0, round_["error_samples"]
+    assert round_["oversold_nights"] == 0
+    assert round_["drift_nights"] == 0
