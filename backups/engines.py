@@ -31,6 +31,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
+from django.db.backends.sqlite3._functions import register as register_django_functions
 from psycopg import sql
 
 from .exceptions import BackupError, BackupUnavailable, VerificationFailed
@@ -546,6 +547,9 @@ class SqliteEngine(Engine):
                     self._copy(source, target, progress)
                 finally:
                     source.close()
+                # integrity_check also evaluates CHECK constraints, and
+                # Django's use SQL functions it registers on its connections.
+                register_django_functions(target)
                 progress("Checking the integrity of every page")
                 try:
                     problems = [row[0] for row in target.execute("PRAGMA integrity_check")]

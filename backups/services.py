@@ -531,11 +531,12 @@ def backups_prune(
             kept=[r for r in records if r.pk in keep],
             deleted=[r for r in records if r.pk not in keep],
         )
-        if dry_run or not result.deleted:
+        if dry_run:
             return result
-        BackupRecord.objects.filter(pk__in=[r.pk for r in result.deleted]).delete()
-        paths = [Path(r.path) for r in result.deleted]
-        transaction.on_commit(lambda: _delete_files(paths))
+        if result.deleted:
+            BackupRecord.objects.filter(pk__in=[r.pk for r in result.deleted]).delete()
+            paths = [Path(r.path) for r in result.deleted]
+            transaction.on_commit(lambda: _delete_files(paths))
     _delete_stale_temporary_files(now=now)
     return result
 
