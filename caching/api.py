@@ -153,13 +153,14 @@ _test_scopes = itertools.count(1)
 
 
 def _local_scope() -> str:
-    """What the local tier's keys are scoped to: the process, or the running test.
+    """What the process's values and versions are scoped to: the process, or the running test.
 
     A test case's data is rolled back without any commit, so no invalidation
-    ever says that what the local tier holds from one test is gone in the
-    next. Scoping the tier to the test's outermost atomic block gives every
-    test an empty local tier, as the suite's fixture gives it an empty Redis.
-    Outside tests this is always the empty string.
+    ever says that what this process holds from one test is gone in the
+    next. Scoping the local tier and the trusted versions to the test's
+    outermost atomic block starts every test with nothing, as the suite's
+    fixture starts it with an empty Redis. Outside tests this is always the
+    empty string.
     """
     blocks = transaction.get_connection().atomic_blocks
     if not blocks or not getattr(blocks[0], "_from_testcase", False):
@@ -185,12 +186,12 @@ def _read_version(namespace: str) -> int | None:
         if value is None:
             _mark_down(f"cannot read the version of {namespace}")
             return None
-    return versions.record(namespace, int(value), started)
+    return versions.record(_local_scope() + namespace, int(value), started)
 
 
 def namespace_version(namespace: str) -> int | None:
     """The version this process serves ``namespace`` under; None when Redis failed."""
-    version = versions.fresh(namespace)
+    version = versions.fresh(_local_scope() + namespace)
     if version is not None:
         return version
     return _read_version(namespace)
@@ -228,9 +229,9 @@ def invalidate(*namespaces: str) -> None:
         version = _bump(namespace) if backend_available() else None
         if version is None:
             failed.append(namespace)
-            versions.forget(namespace)
+            versions.forget(_local_scope() + namespace)
         else:
-            versions.record(namespace, version, local.clock())
+            versions.record(_local_scope() + namespace, version, local.clock())
     if failed:
         with _state_lock:
             _pending_invalidations.update(failed)
