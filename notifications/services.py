@@ -22,11 +22,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
-from django.urls import NoReverseMatch
 from django.utils import timezone
+
+from bookings.links import booking_signed_url
 
 from .exceptions import NotificationError, TransientDeliveryError
 from .formatting import format_day, format_money, format_time_of_day
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 Kind = Notification.Kind
 Status = Notification.Status
 
-BOOKING_EVENTS = ("confirmed", "cancelled", "dates_changed")
+BOOKING_EVENTS = ("confirmed", "cancelled", "changed")
 
 TEMPLATES = {
     Kind.BOOKING_CONFIRMED: "notifications/email/booking_confirmed",
@@ -76,32 +77,61 @@ def notification_enqueue(
         raise NotificationError("A notification needs a dedupe key.")
     if not template and not (subject and body_text):
         raise NotificationError("A notification needs a template, or a subject and a body.")
-    return _enqueue(
-        kind=kind,
+    [notification] = _enqueue_many(
+        [
+            _new(
+                kind=kind,
+                recipient=recipient,
+                dedupe_key=dedupe_key,
+                booking=booking,
+                template=template,
+                context=context,
+                subject=subject,
+                body_text=body_text,
+                body_html=body_html,
+                scheduled_at=scheduled_at,
+            )
+        ]
+    )
+    return notification
+
+
+def _new(
+    *,
+    recipient: str,
+    context: dict | None = None,
+    scheduled_at: datetime | None = None,
+    **fields,
+) -> Notification:
+    return Notification(
         recipient=(recipient or "").strip(),
-        dedupe_key=dedupe_key,
-        booking=booking,
-        template=template,
         context=context or {},
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
         scheduled_at=scheduled_at or timezone.now(),
+        **fields,
     )
 
 
-@transaction.atomic
-def _enqueue(*, dedupe_key: str, **fields) -> Notification:
-    try:
-        # The savepoint lets a concurrent duplicate lose on the unique key
-        # without aborting the caller's transaction.
-        with transaction.atomic():
-            notification = Notification.objects.create(dedupe_key=dedupe_key, **fields)
-    except IntegrityError:
-        return Notification.objects.get(dedupe_key=dedupe_key)
-    if notification.scheduled_at <= timezone.now():
-        dispatch_on_commit(notification.pk)
-    return notification
+@transaction.atomic(savepoint=False)
+def _enqueue_many(rows: list[Notification]) -> list[Notification]:
+    """Insert the rows whose dedupe key is new; return the stored row for each, in order.
+
+    ON CONFLICT DO NOTHING makes a duplicate (a service run twice, or two at
+    once: the second waits for the first to commit) a no-op without the
+    savepoint a failing INSERT would need inside the caller's transaction.
+    Two statements, however many rows.
+    """
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    stored = {
+        notification.dedupe_key: notification
+        for notification in Notification.objects.filter(
+            dedupe_key__in=[row.dedupe_key for row in rows]
+        )
+    }
+    now = timezone.now()
+    for notification in stored.values():
+        if notification.status == Status.PENDING and notification.scheduled_at <= now:
+            dispatch_on_commit(notification.pk)
+    return [stored[row.dedupe_key] for row in rows]
 
 
 def dispatch_on_commit(notification_id: int) -> None:
@@ -137,45 +167,51 @@ def dispatch(notification_id: int) -> bool:
 # --- Booking events -----------------------------------------------------------
 
 
-@transaction.atomic
 def notify_booking_event(*, booking, event: str) -> list[Notification]:
     """Write the guest's messages for a booking event, once per event.
 
     ``confirmed``: the confirmation, and the pre-arrival reminder scheduled.
     ``cancelled``: the cancellation (if it had been confirmed), pending reminders cancelled.
-    ``dates_changed``: the pending reminder moved to the new arrival.
-    Call it inside the booking service's transaction, after the booking is saved.
+    ``changed`` (dates or guest details): the pending reminder moved to the
+    new arrival and rewritten with the booking as it now stands.
+    Call it inside the booking service's transaction, after the booking is
+    saved; it adds a constant handful of queries, whatever the stay's length.
     """
     if event not in BOOKING_EVENTS:
         raise NotificationError(
             f"Unknown booking event {event!r}; expected one of {', '.join(BOOKING_EVENTS)}."
         )
-    written: list[Notification] = []
-    if event == "confirmed":
-        written.append(_booking_message(booking, Kind.BOOKING_CONFIRMED, "confirmed"))
-        reminder = reminder_schedule(booking=booking)
-        if reminder is not None:
-            written.append(reminder)
-    elif event == "cancelled":
+    # Checked before the transaction: a refused event must not break the caller's.
+    with transaction.atomic(savepoint=False):
+        return _write_booking_event(booking, event)
+
+
+def _write_booking_event(booking, event: str) -> list[Notification]:
+    if event == "cancelled":
+        reminders_cancel(booking=booking)
         # A hold given up before confirmation never had a confirmation, so
         # the guest is not told about cancelling it either.
-        if booking.confirmed_at is not None:
-            written.append(_booking_message(booking, Kind.BOOKING_CANCELLED, "cancelled"))
-        reminders_cancel(booking=booking)
-    else:
-        reminder = reminder_schedule(booking=booking)
-        if reminder is not None:
-            written.append(reminder)
-    return written
+        if booking.confirmed_at is None:
+            return []
+        return _enqueue_many([_booking_row(booking, Kind.BOOKING_CANCELLED, "cancelled")])
+    context = booking_context(booking)
+    if event == "changed":
+        reminder = reminder_schedule(booking=booking, context=context)
+        return [reminder] if reminder is not None else []
+    rows = [_booking_row(booking, Kind.BOOKING_CONFIRMED, "confirmed", context)]
+    reminder = _reminder_row(booking, context=context, now=timezone.now())
+    if reminder is not None:
+        rows.append(reminder)
+    return _enqueue_many(rows)
 
 
-def _booking_message(booking, kind: str, event: str) -> Notification:
-    return notification_enqueue(
+def _booking_row(booking, kind: str, event: str, context: dict | None = None) -> Notification:
+    return _new(
         kind=kind,
         recipient=booking_recipient(booking),
         booking=booking,
         template=TEMPLATES[kind],
-        context=booking_context(booking),
+        context=context if context is not None else booking_context(booking),
         dedupe_key=f"booking:{booking.pk}:{event}",
     )
 
@@ -189,12 +225,8 @@ def booking_recipient(booking) -> str:
 
 
 def booking_link(booking) -> str:
-    path = ""
-    try:
-        path = booking.get_absolute_url()
-    except NoReverseMatch:
-        logger.warning("No page for booking %s yet; the email links to the site.", booking.pk)
-    return settings.SITE_URL.rstrip("/") + (path or "/")
+    """The signed link that opens the booking page without logging in."""
+    return booking_signed_url(booking)
 
 
 def booking_context(booking) -> dict:
@@ -261,46 +293,63 @@ def _reminder_key(booking) -> str:
     return f"booking:{booking.pk}:reminder:{booking.check_in.isoformat()}"
 
 
-@transaction.atomic
-def reminder_schedule(*, booking, now: datetime | None = None) -> Notification | None:
-    """Schedule the pre-arrival reminder for the booking's current arrival date.
-
-    Pending reminders for another arrival date are cancelled (the dates moved).
-    Nothing is scheduled when the reminder's time has passed: a guest who
-    books the day before arrival has just had the confirmation.
-    """
-    now = now or timezone.now()
-    key = _reminder_key(booking)
-    Notification.objects.filter(
-        booking=booking, kind=Kind.ARRIVAL_REMINDER, status=Status.PENDING
-    ).exclude(dedupe_key=key).update(status=Status.CANCELLED, updated_at=now)
+def _reminder_row(booking, *, context: dict, now: datetime) -> Notification | None:
     at = reminder_time(booking)
     if at <= now:
         return None
-    existing = Notification.objects.select_for_update().filter(dedupe_key=key).first()
-    if existing is not None:
-        if existing.status == Status.CANCELLED:
-            # Dates moved away and back again: the same reminder is wanted.
-            existing.status = Status.PENDING
-            existing.scheduled_at = at
-            existing.context = booking_context(booking)
-            existing.recipient = booking_recipient(booking)
-            existing.attempts = 0
-            existing.last_error = ""
-            existing.save()
-        return existing
-    return notification_enqueue(
+    return _new(
         kind=Kind.ARRIVAL_REMINDER,
         recipient=booking_recipient(booking),
         booking=booking,
         template=TEMPLATES[Kind.ARRIVAL_REMINDER],
-        context=booking_context(booking),
-        dedupe_key=key,
+        context=context,
+        dedupe_key=_reminder_key(booking),
         scheduled_at=at,
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
+def reminder_schedule(
+    *, booking, now: datetime | None = None, context: dict | None = None
+) -> Notification | None:
+    """Schedule the pre-arrival reminder for the booking's current arrival date.
+
+    Pending reminders for another arrival date are cancelled (the dates moved);
+    one not yet sent for this date is rewritten as the booking now stands.
+    Nothing is scheduled when the reminder's time has passed: a guest who
+    books the day before arrival has just had the confirmation.
+    """
+    now = now or timezone.now()
+    Notification.objects.filter(
+        booking=booking, kind=Kind.ARRIVAL_REMINDER, status=Status.PENDING
+    ).exclude(dedupe_key=_reminder_key(booking)).update(status=Status.CANCELLED, updated_at=now)
+    row = _reminder_row(
+        booking, context=context if context is not None else booking_context(booking), now=now
+    )
+    if row is None:
+        return None
+    [stored] = _enqueue_many([row])
+    wanted = {
+        "status": Status.PENDING,
+        "scheduled_at": row.scheduled_at,
+        "recipient": row.recipient,
+        "context": row.context,
+    }
+    # Not sent yet, or the dates moved away and back again: it goes out as the
+    # booking now stands (a new email address, new times).
+    if stored.status in (Status.PENDING, Status.CANCELLED) and any(
+        getattr(stored, field) != value for field, value in wanted.items()
+    ):
+        wanted.update(attempts=0, last_error="")
+        Notification.objects.filter(
+            pk=stored.pk, status__in=[Status.PENDING, Status.CANCELLED]
+        ).update(updated_at=now, **wanted)
+        for field, value in wanted.items():
+            setattr(stored, field, value)
+    return stored
+
+
+@transaction.atomic(savepoint=False)
 def reminders_cancel(*, booking) -> int:
     """Cancel the booking's reminders that have not gone out; return how many."""
     return Notification.objects.filter(
@@ -308,7 +357,7 @@ def reminders_cancel(*, booking) -> int:
     ).update(status=Status.CANCELLED, updated_at=timezone.now())
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def reminders_backfill(*, now: datetime | None = None) -> int:
     """Schedule reminders missing for confirmed bookings arriving soon; return how many.
 
@@ -340,27 +389,30 @@ def staff_recipients() -> list[str]:
     return list(emails) or [email for _name, email in settings.ADMINS]
 
 
-@transaction.atomic
 def notify_staff(*, subject: str, body: str, dedupe_key: str) -> list[Notification]:
     """Email an operational alert to every active staff user (or ADMINS), once per key.
 
     One row per recipient, so one bad address does not hold back the others.
     With nobody to tell, the alert is logged as an error and nothing is written.
     """
+    if not subject.strip() or not body.strip() or not dedupe_key:
+        raise NotificationError("A staff alert needs a subject, a body and a dedupe key.")
     recipients = staff_recipients()
     if not recipients:
         logger.error("Staff alert with no recipient (no staff email, no ADMINS): %s", subject)
         return []
-    return [
-        notification_enqueue(
-            kind=Kind.STAFF_ALERT,
-            recipient=recipient,
-            subject=subject,
-            body_text=body,
-            dedupe_key=f"{dedupe_key}:{recipient.lower()}",
-        )
-        for recipient in recipients
-    ]
+    return _enqueue_many(
+        [
+            _new(
+                kind=Kind.STAFF_ALERT,
+                recipient=recipient,
+                subject=" ".join(subject.split())[:300],
+                body_text=body,
+                dedupe_key=f"{dedupe_key}:{recipient.lower()}"[:200],
+            )
+            for recipient in recipients
+        ]
+    )
 
 
 # --- Rendering ----------------------------------------------------------------
@@ -586,19 +638,24 @@ def notification_resend(
             f"Notification {original.pk} is still being delivered; "
             "resend it once it has been sent or has failed."
         )
-    return _enqueue(
-        kind=original.kind,
-        channel=original.channel,
-        recipient=(recipient or original.recipient).strip(),
-        booking=original.booking,
-        template=original.template,
-        context=original.context,
-        # A template row is rendered again (a fixed template applies); a
-        # ready-made message is sent as it was.
-        subject="" if original.template else original.subject,
-        body_text="" if original.template else original.body_text,
-        body_html="" if original.template else original.body_html,
-        scheduled_at=timezone.now(),
-        resent_from=original,
-        dedupe_key=f"resend:{original.pk}:{uuid.uuid4().hex}",
+    [resent] = _enqueue_many(
+        [
+            _new(
+                kind=original.kind,
+                channel=original.channel,
+                recipient=(recipient or original.recipient).strip(),
+                booking=original.booking,
+                template=original.template,
+                context=original.context,
+                # A template row is rendered again (a fixed template applies); a
+                # ready-made message is sent as it was.
+                subject="" if original.template else original.subject,
+                body_text="" if original.template else original.body_text,
+                body_html="" if original.template else original.body_html,
+                scheduled_at=timezone.now(),
+                resent_from=original,
+                dedupe_key=f"resend:{original.pk}:{uuid.uuid4().hex}",
+            )
+        ]
     )
+    return resent

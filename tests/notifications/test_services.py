@@ -1,8 +1,11 @@
+import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core import mail
+from django.db import connection, transaction
 from django.utils import timezone
 
 from notifications.exceptions import NotificationError
@@ -138,7 +141,7 @@ def test_changed_dates_move_the_pending_reminder():
     booking.check_in, booking.check_out = date(2099, 4, 20), date(2099, 4, 22)
     booking.save()
 
-    notify_booking_event(booking=booking, event="dates_changed")
+    notify_booking_event(booking=booking, event="changed")
 
     reminders = Notification.objects.filter(kind=Kind.ARRIVAL_REMINDER)
     assert {(r.status, r.scheduled_at.date()) for r in reminders} == {
@@ -151,10 +154,10 @@ def test_dates_moved_back_revive_the_first_reminder():
     booking = booking_with_nights(check_in=date(2099, 3, 10))
     notify_booking_event(booking=booking, event="confirmed")
     booking.check_in, booking.check_out = date(2099, 4, 20), date(2099, 4, 22)
-    notify_booking_event(booking=booking, event="dates_changed")
+    notify_booking_event(booking=booking, event="changed")
     booking.check_in, booking.check_out = date(2099, 3, 10), date(2099, 3, 12)
 
-    notify_booking_event(booking=booking, event="dates_changed")
+    notify_booking_event(booking=booking, event="changed")
 
     pending = Notification.objects.get(kind=Kind.ARRIVAL_REMINDER, status=Status.PENDING)
     assert pending.scheduled_at.date() == date(2099, 3, 8)
@@ -238,3 +241,71 @@ def test_backfill_schedules_missing_reminders_once(settings):
     assert set(
         Notification.objects.filter(kind=Kind.ARRIVAL_REMINDER).values_list("booking_id", flat=True)
     ) == {soon.pk, already.pk}
+
+
+@pytest.mark.parametrize("nights", [1, 14])
+def test_confirmation_adds_a_constant_number_of_queries(nights, django_assert_num_queries):
+    booking = booking_with_nights(
+        check_in=date(2099, 6, 1), check_out=date(2099, 6, 1) + timedelta(days=nights)
+    )
+    booking = type(booking).objects.select_related("hotel", "room_type").get(pk=booking.pk)
+
+    # the nights' prices, one INSERT for both rows, one SELECT of the stored rows
+    with django_assert_num_queries(3):
+        notify_booking_event(booking=booking, event="confirmed")
+
+    assert Notification.objects.count() == 2
+
+
+def test_changed_guest_details_rewrite_the_pending_reminder():
+    booking = booking_with_nights(check_in=date(2099, 3, 10), guest_email="old@example.com")
+    notify_booking_event(booking=booking, event="confirmed")
+    booking.guest_email, booking.guest_name = "new@example.com", "Ana Nova"
+    booking.save()
+
+    notify_booking_event(booking=booking, event="changed")
+
+    reminder = Notification.objects.get(kind=Kind.ARRIVAL_REMINDER)
+    assert reminder.status == Status.PENDING
+    assert reminder.recipient == "new@example.com"
+    assert reminder.context["guest_name"] == "Ana Nova"
+
+
+def test_email_links_to_the_signed_booking_page(client, django_capture_on_commit_callbacks):
+    booking = booking_with_nights()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_booking_event(booking=booking, event="confirmed")
+
+    link = Notification.objects.get(kind=Kind.BOOKING_CONFIRMED).context["link"]
+    assert link in mail.outbox[0].body
+    response = client.get(link.removeprefix(settings.SITE_URL.rstrip("/")))
+    assert response.status_code == 200
+    assert booking.reference in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_confirmations_racing_write_one_row_each():
+    booking = booking_with_nights()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def confirm() -> None:
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                notify_booking_event(booking=booking, event="confirmed")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert Notification.objects.filter(kind=Kind.BOOKING_CONFIRMED).count() == 1
+    assert Notification.objects.filter(kind=Kind.ARRIVAL_REMINDER).count() == 1
