@@ -24,6 +24,7 @@ from hotel.models import Room, RoomType
 from inventory.exceptions import SoldOut
 from inventory.pricing import night_prices
 from inventory.services import inventory_release, inventory_take
+from notifications.services import notify_booking_event
 
 from .exceptions import (
     BookingError,
@@ -351,6 +352,7 @@ def booking_update_details(
             to_status=booking.status,
             reason="Guest details changed.",
         )
+        notify_booking_event(booking=booking, event="changed")
     return booking
 
 
@@ -394,6 +396,7 @@ def booking_confirm(
         to_status=Status.CONFIRMED,
         reason="Confirmed.",
     )
+    notify_booking_event(booking=booking, event="confirmed")
     return booking
 
 
@@ -442,6 +445,7 @@ def booking_cancel(
     if reason:
         why = f"{why} {reason}"
     _record(booking=booking, by=by, from_status=from_status, to_status=Status.CANCELLED, reason=why)
+    notify_booking_event(booking=booking, event="cancelled")
     return booking
 
 

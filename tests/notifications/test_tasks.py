@@ -1,6 +1,7 @@
 """Delivery through a real Celery worker on the Redis broker and a real SMTP server."""
 
 from datetime import timedelta
+from decimal import Decimal
 from email import message_from_bytes
 from email.policy import default as default_policy
 
@@ -9,6 +10,9 @@ from celery.exceptions import Retry
 from django.db import transaction
 from django.utils import timezone
 
+from bookings.services import booking_cancel, booking_confirm, booking_hold
+from inventory.models import RoomInventory
+from notifications.formatting import format_day, format_money
 from notifications.models import Notification
 from notifications.services import notifications_sweep, notify_booking_event
 from notifications.tasks import (
@@ -16,6 +20,7 @@ from notifications.tasks import (
     deliver_notification_task,
     sweep_notifications_task,
 )
+from tests.factories import HotelFactory, RoomTypeFactory
 from tests.notifications.conftest import celery_broker, wait_until
 from tests.notifications.factories import booking_with_nights
 
@@ -137,3 +142,64 @@ def test_sweep_and_backfill_tasks_run_their_services():
     assert sweep_notifications_task.apply().get() == 1
     assert Notification.objects.get(dedupe_key="task-sweep").status == Status.SENT
     assert Notification.objects.get(booking=booking).kind == Kind.ARRIVAL_REMINDER
+
+
+def test_confirming_a_booking_delivers_exactly_one_message_through_the_worker(
+    celery_worker, smtp_server
+):
+    # given: a hold through the booking services, with a price on every night
+    room_type = RoomTypeFactory(hotel=HotelFactory(name="Casa Azul", currency="EUR"))
+    arrival = timezone.localdate() + timedelta(days=30)
+    RoomInventory.objects.bulk_create(
+        RoomInventory(
+            room_type=room_type,
+            date=arrival + timedelta(days=i),
+            total=2,
+            price=Decimal("135.50"),
+        )
+        for i in range(3)
+    )
+    booking = booking_hold(
+        room_type=room_type,
+        check_in=arrival,
+        check_out=arrival + timedelta(days=3),
+        adults=2,
+        guest_name="Ana Silva",
+        guest_email="ana@example.com",
+    )
+
+    # when
+    booking = booking_confirm(booking=booking, policy_accepted=True)
+
+    # then: one message, with the reference, the dates and the price
+    assert wait_until(lambda: confirmation_of(booking).status == Status.SENT)
+    assert len(smtp_server.messages) == 1
+    envelope = smtp_server.messages[0]
+    assert envelope.rcpt_tos == ["ana@example.com"]
+    message = message_from_bytes(envelope.content, policy=default_policy)
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert message["Subject"] == f"Your booking {booking.reference} at Casa Azul is confirmed"
+    for part in (text, html):
+        assert booking.reference in part
+        assert format_day(booking.check_in) in part
+        assert format_day(booking.check_out) in part
+        assert format_money(booking.total_price, "EUR") in part
+    assert Notification.objects.get(booking=booking, kind=Kind.ARRIVAL_REMINDER).status == (
+        Status.PENDING
+    )
+
+    # when: the guest cancels
+    booking_cancel(booking=booking, reason="Plans changed.")
+
+    # then: one cancellation, and the reminder will not go out
+    assert wait_until(
+        lambda: (
+            Notification.objects.get(booking=booking, kind=Kind.BOOKING_CANCELLED).status
+            == Status.SENT
+        )
+    )
+    assert len(smtp_server.messages) == 2
+    assert Notification.objects.get(booking=booking, kind=Kind.ARRIVAL_REMINDER).status == (
+        Status.CANCELLED
+    )
