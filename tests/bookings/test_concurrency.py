@@ -240,3 +240,91 @@ def test_hold_gives_a_clear_error_when_deadlocks_persist(tight_room_type, arriva
             check_out=arrival + timedelta(days=2),
             adults=1,
         )
+
+
+def test_one_form_submitted_by_many_threads_makes_one_booking(tight_room_type, arrival):
+    def hold(i):
+        return booking_hold(
+            room_type=tight_room_type,
+            check_in=arrival,
+            check_out=arrival + timedelta(days=2),
+            adults=1,
+            idempotency_key="same-form",
+        ).pk
+
+    results, errors = run_threads(hold, n=12)
+
+    assert errors == []
+    assert len(set(results)) == 1
+    assert Booking.objects.count() == 1
+    assert_inventory_matches_bookings(tight_room_type)
+
+
+def test_racing_room_assignments_give_a_room_to_one_stay(tight_room_type, arrival):
+    from bookings.exceptions import RoomUnavailable
+    from bookings.services import booking_assign_room, booking_confirm
+    from tests.factories import RoomFactory
+
+    room = RoomFactory(room_type=tight_room_type, number="501")
+    bookings = []
+    for i in range(5):
+        b = booking_hold(
+            room_type=tight_room_type,
+            check_in=arrival + timedelta(days=i % 2),
+            check_out=arrival + timedelta(days=2 + i % 2),
+            adults=1,
+            guest_name="A",
+            guest_email="a@example.com",
+        )
+        bookings.append(booking_confirm(booking=b, policy_accepted=True))
+
+    def assign(i):
+        try:
+            booking_assign_room(booking=bookings[i], room=room)
+            return "assigned"
+        except RoomUnavailable:
+            return "refused"
+
+    results, errors = run_threads(assign, n=5)
+
+    assert errors == []
+    assert results.count("assigned") == 1
+    assert Booking.objects.filter(room=room).count() == 1
+
+
+def test_confirm_racing_cancel_leaves_one_consistent_outcome(tight_room_type, arrival):
+    from bookings.exceptions import BookingError
+    from bookings.services import booking_cancel, booking_confirm
+
+    holds = [
+        booking_hold(
+            room_type=tight_room_type,
+            check_in=arrival,
+            check_out=arrival + timedelta(days=2),
+            adults=1,
+            guest_name="A",
+            guest_email="a@example.com",
+        )
+        for _ in range(5)
+    ]
+
+    def race(i):
+        booking = holds[i // 2]
+        try:
+            if i % 2:
+                booking_cancel(booking=booking)
+            else:
+                booking_confirm(booking=booking, policy_accepted=True)
+            return "done"
+        except BookingError:
+            return "refused"
+
+    results, errors = run_threads(race, n=10)
+
+    assert errors == []
+    statuses = Booking.objects.values_list("status", flat=True)
+    assert set(statuses) <= {"confirmed", "cancelled"}
+    # Whichever came second found the booking moved: confirm refuses a
+    # cancelled hold, and a cancel of a confirmed booking simply cancels it.
+    assert results.count("done") >= 5
+    assert_inventory_matches_bookings(tight_room_type)
