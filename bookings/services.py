@@ -357,6 +357,32 @@ def booking_update_details(
 
 
 @transaction.atomic
+def booking_claim(*, booking: Booking, guest: AbstractBaseUser) -> Booking:
+    """Give a booking made without an account to the account that logged in in the same browser.
+
+    Empty guest details are filled in from the account; a booking that
+    belongs to another account is refused.
+    """
+    booking = _lock(booking)
+    if booking.guest_id == guest.pk:
+        return booking
+    if booking.guest_id is not None:
+        raise BookingError(_("This booking belongs to another account."))
+    booking.guest = guest
+    booking.guest_name = booking.guest_name or guest.get_full_name()
+    booking.guest_email = booking.guest_email or guest.email
+    booking.save(update_fields=["guest", "guest_name", "guest_email", "updated_at"])
+    _record(
+        booking=booking,
+        by=guest,
+        from_status=booking.status,
+        to_status=booking.status,
+        reason=f"Linked to the account {guest.get_username()}.",
+    )
+    return booking
+
+
+@transaction.atomic
 def booking_confirm(
     *, booking: Booking, policy_accepted: bool, by: AbstractBaseUser | None = None
 ) -> Booking:

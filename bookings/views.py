@@ -29,6 +29,7 @@ from .models import Booking
 from .policy import cancellation_fee, free_until, policy_summary
 from .services import (
     booking_cancel,
+    booking_claim,
     booking_confirm,
     booking_expire_holds,
     booking_hold,
@@ -91,9 +92,27 @@ def _expired(request, booking: Booking):
     )
 
 
+def _claim_if_mine(request, booking: Booking) -> Booking:
+    # A guest who held without an account and then logged in (or signed up)
+    # in the same browser finds the booking under My bookings.
+    user = request.user
+    if (
+        user.is_authenticated
+        and booking.guest_id is None
+        and booking.reference in request.session.get(SESSION_KEY, [])
+    ):
+        claimed = booking_claim(booking=booking, guest=user)
+        booking.guest, booking.guest_name, booking.guest_email = (
+            user,
+            claimed.guest_name,
+            claimed.guest_email,
+        )
+    return booking
+
+
 def _hold_step(request, reference: str):
     """The booking behind a step of the hold flow, or the response that replaces the step."""
-    booking = _get_booking(request, reference)
+    booking = _claim_if_mine(request, _get_booking(request, reference))
     if booking.status == Booking.Status.CONFIRMED:
         return booking, redirect("bookings:confirmed", reference=booking.reference)
     if booking.status == Booking.Status.EXPIRED or (
@@ -224,7 +243,7 @@ def review(request, reference: str):
 
 @never_cache
 def confirmed(request, reference: str):
-    booking = _get_booking(request, reference)
+    booking = _claim_if_mine(request, _get_booking(request, reference))
     if booking.status != Booking.Status.CONFIRMED:
         return redirect(booking)
     return render(

@@ -313,3 +313,28 @@ def test_login_and_password_reset_use_our_templates(client, guest):
     assert response.url == reverse("password_reset_done")
     assert len(mail.outbox) == 1
     assert "/accounts/password/reset/" in mail.outbox[0].body
+
+
+def test_a_hold_made_before_logging_in_joins_the_account(client, room_type, arrival, guest):
+    client.post(reverse("bookings:hold"), book_data(room_type, arrival))
+    booking = Booking.objects.get()
+    assert booking.guest is None
+
+    client.force_login(guest)
+    page = client.get(reverse("bookings:details", args=[booking.reference]))
+
+    booking.refresh_from_db()
+    assert booking.guest == guest
+    assert booking.guest_email == "ana@example.com"
+    assert b'value="Ana Silva"' in page.content
+    assert booking.events.last().reason == f"Linked to the account {guest.username}."
+    mine = client.get(reverse("bookings:mine"))
+    assert booking.reference in mine.content.decode()
+
+
+def test_someone_elses_booking_is_never_claimed(client, room_type, arrival, guest):
+    booking = BookingFactory(room_type=room_type, status="hold")
+    client.force_login(guest)
+    assert client.get(reverse("bookings:details", args=[booking.reference])).status_code == 404
+    booking.refresh_from_db()
+    assert booking.guest != guest
