@@ -14,14 +14,6 @@ def notifications_for_booking(*, booking: Booking) -> QuerySet[Notification]:
     return Notification.objects.filter(booking=booking).order_by("-created_at")
 
 
-def notifications_failed(*, since: datetime | None = None) -> QuerySet[Notification]:
-    """Messages that will not go out without staff action (monitoring, admin)."""
-    rows = Notification.objects.filter(status=Notification.Status.FAILED)
-    if since is not None:
-        rows = rows.filter(updated_at__gte=since)
-    return rows.select_related("booking").order_by("-updated_at")
-
-
 def bookings_needing_reminder(*, now: datetime | None = None) -> QuerySet[Booking]:
     """Confirmed bookings whose reminder is still ahead and not yet written.
 
