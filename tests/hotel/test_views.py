@@ -162,3 +162,44 @@ def test_search_form_accepts_a_good_stay_and_defaults_children_to_zero():
     assert form.is_valid(), form.errors
     assert form.cleaned_data["children"] == 0
     assert form.nights == 2
+
+
+def _stay(days_ahead=10, nights=2):
+    check_in = date.today() + timedelta(days=days_ahead)
+    return check_in, check_in + timedelta(days=nights)
+
+
+def test_hotel_page_with_dates_prices_the_stay_and_offers_to_book(client):
+    from tests.factories import RoomInventoryFactory
+
+    hotel = _hotel_with_rooms(1)
+    room_type = hotel.room_types.get()
+    check_in, check_out = _stay()
+    for night in (check_in, check_in + timedelta(days=1)):
+        RoomInventoryFactory(room_type=room_type, date=night, total=3, price="120.00")
+    response = client.get(
+        hotel.get_absolute_url(),
+        {"check_in": check_in.isoformat(), "check_out": check_out.isoformat(), "adults": 2},
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "€240.00" in body
+    assert f'action="{reverse("bookings:hold")}"' in body
+    assert f'name="room_type" value="{room_type.pk}"' in body
+
+
+def test_hotel_page_with_dates_says_why_a_room_type_cannot_be_booked(client):
+    from tests.factories import RoomInventoryFactory
+
+    hotel = _hotel_with_rooms(1)
+    room_type = hotel.room_types.get()
+    check_in, check_out = _stay()
+    RoomInventoryFactory(room_type=room_type, date=check_in, total=2, sold=2)
+    RoomInventoryFactory(room_type=room_type, date=check_in + timedelta(days=1), total=2)
+    response = client.get(
+        hotel.get_absolute_url(),
+        {"check_in": check_in.isoformat(), "check_out": check_out.isoformat(), "adults": 2},
+    )
+    body = response.content.decode()
+    assert "Sold out" in body
+    assert f'name="room_type" value="{room_type.pk}"' not in body
