@@ -44,7 +44,7 @@ STAYS = [
     DemoStay("demo-01", Status.CHECKED_OUT, -40, 3, "Grace Guest", mine=True, room=True),
     DemoStay("demo-02", Status.CHECKED_OUT, -12, 2, "Tomás Pereira", room=True),
     DemoStay("demo-03", Status.NO_SHOW, -4, 2, "Lena Fischer"),
-    DemoStay("demo-04", Status.CANCELLED, -8, 3, "Grace Guest", mine=True),
+    DemoStay("demo-04", Status.CANCELLED, -1, 2, "Grace Guest", mine=True),
     DemoStay("demo-05", Status.CHECKED_IN, -1, 3, "Grace Guest", mine=True, room=True),
     DemoStay("demo-06", Status.CHECKED_IN, 0, 2, "Amélie Laurent", room=True),
     DemoStay("demo-07", Status.CONFIRMED, 0, 1, "Kenji Sato", room_type_index=1),

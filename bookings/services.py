@@ -445,6 +445,11 @@ def booking_cancel(
     booking = _lock(booking)
     if booking.status not in Booking.CANCELLABLE:
         raise _refuse(booking, _("cancelled"))
+    if booking.status == Status.CONFIRMED and hotel_today(booking.hotel) >= booking.check_out:
+        raise IllegalTransition(
+            _("The stay of booking %(ref)s has ended; mark it as a no-show instead.")
+            % {"ref": booking.reference}
+        )
     actor = _actor(by)
     if waive_fee and not (actor is not None and actor.is_staff):
         raise BookingError(_("Only staff can waive a cancellation fee."))

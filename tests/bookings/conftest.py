@@ -30,7 +30,8 @@ def arrival():
 
 @pytest.fixture
 def hotel():
-    return HotelFactory(free_cancellation_days=2, cancellation_fee="first_night")
+    # UTC, so that "today" in a test is the hotel's today at any hour.
+    return HotelFactory(free_cancellation_days=2, cancellation_fee="first_night", timezone="UTC")
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from bookings.services import (
     booking_update_details,
 )
 from inventory.models import RoomInventory
-from tests.factories import RoomFactory, StaffFactory
+from tests.factories import BookingFactory, RoomFactory, StaffFactory
 
 from .conftest import sold
 
@@ -364,3 +364,32 @@ def test_hold_plus_confirm_costs_the_same_queries_for_any_stay_length(room_type,
     # Savepoints, the lock and update of the nights, three inserts, the
     # confirm's lock, update and event, plus the notification outbox rows.
     assert week <= 20
+
+
+def test_a_stay_that_has_ended_cannot_be_cancelled(room_type):
+    booking = BookingFactory(
+        room_type=room_type,
+        check_in=timezone.localdate() - timedelta(days=3),
+        check_out=timezone.localdate(),
+    )
+    with pytest.raises(IllegalTransition, match="mark it as a no-show"):
+        booking_cancel(booking=booking)
+
+
+def test_arrival_day_is_the_hotels_not_the_servers(monkeypatch):
+    # Noon UTC on 1 Jan is already 2 Jan on Kiritimati (UTC+14).
+    from datetime import UTC, date, datetime
+
+    from tests.factories import HotelFactory, RoomTypeFactory
+
+    from .conftest import stock
+
+    noon_utc = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(timezone, "now", lambda: noon_utc)
+    rt = RoomTypeFactory(hotel=HotelFactory(timezone="Pacific/Kiritimati"))
+    stock(rt, start=date(2030, 1, 1), nights=5)
+
+    with pytest.raises(BookingError, match="past"):
+        hold(rt, date(2030, 1, 1), nights=2)
+    booking = confirmed(rt, date(2030, 1, 2), nights=2)
+    assert booking_check_in(booking=booking).status == "checked_in"
