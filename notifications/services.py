@@ -437,7 +437,7 @@ def render_notification(notification: Notification) -> RenderedEmail:
     base = notification.template
     # A subject is one line: templates may wrap it for readability.
     subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
-    text = render_to_string(f"{base}.txt", context)
+    text = render_to_string(f"{base}.txt", context).strip() + "\n"
     try:
         html_template = get_template(f"{base}.html")
     except TemplateDoesNotExist:
