@@ -180,12 +180,16 @@ def _read_version(namespace: str) -> int | None:
     key = _version_key(namespace)
     value = cache.get(key)
     if value is None:
-        added = cache.add(key, _version_seed(), timeout=None)
+        seed = _version_seed()
+        added = cache.add(key, seed, timeout=None)
         # django-redis answers None (not False) when it swallowed an error.
-        value = cache.get(key) if added is not None else None
-        if value is None:
+        if added is None:
             _mark_down(f"cannot read the version of {namespace}")
             return None
+        # Another process seeded it first, unless it vanished again at once
+        # (a flush): then the seed is as good a version as any, since a value
+        # is stored only under the version Redis holds.
+        value = seed if added else (cache.get(key) or seed)
     return versions.record(_local_scope() + namespace, int(value), started)
 
 

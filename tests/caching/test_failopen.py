@@ -134,3 +134,21 @@ def test_pages_keep_working_with_redis_down(redis_down, client):
     assert "Open during the outage" in again.content.decode()
     assert health.status_code == 200
     assert cache.get("anything") is None
+
+
+def test_a_version_key_flushed_while_it_is_read_is_not_an_outage(monkeypatch, loader):
+    backend = caches["default"]
+    real_get, real_add = backend.get, backend.add
+
+    def get(key, default=None, **kwargs):
+        return None if key.startswith("nsv:") else real_get(key, default, **kwargs)
+
+    def add(key, value, **kwargs):
+        # Another process seeded the version, and a FLUSHDB removed it again.
+        return False if key.startswith("nsv:") else real_add(key, value, **kwargs)
+
+    monkeypatch.setattr(backend, "get", get)
+    monkeypatch.setattr(backend, "add", add)
+
+    assert cached("hotel:1", ["page"], loader) == {"call": 1}
+    assert backend_available()
