@@ -228,6 +228,9 @@ def invalidate(*namespaces: str) -> None:
     This process sees the new version at once; others within the version
     check interval. A bump Redis refused is kept and sent again later.
     """
+    if backend_available() and _pending_invalidations:
+        # A process that only writes (a worker) sends its earlier failures here.
+        namespaces = (*_take_pending_invalidations(), *namespaces)
     failed = []
     for namespace in dict.fromkeys(namespaces):
         version = _bump(namespace) if backend_available() else None
@@ -252,13 +255,16 @@ def invalidate_on_commit(*namespaces: str, using: str | None = None) -> None:
     transaction.on_commit(lambda: invalidate(*names), using=using)
 
 
-def _send_pending_invalidations() -> None:
-    if not _pending_invalidations:
-        return
+def _take_pending_invalidations() -> list[str]:
     with _state_lock:
         pending = sorted(_pending_invalidations)
         _pending_invalidations.clear()
-    invalidate(*pending)
+    return pending
+
+
+def _send_pending_invalidations() -> None:
+    if _pending_invalidations:
+        invalidate()
 
 
 # --- Reads ------------------------------------------------------------------

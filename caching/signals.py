@@ -48,8 +48,8 @@ def remember_hotel_city(sender, instance: Hotel, raw=False, update_fields=None, 
 def hotel_changed(sender, instance: Hotel, **kwargs):
     namespaces = _hotel_namespaces(instance)
     city_before = getattr(instance, "_caching_city_before", None)
-    if city_before and city_before.lower() != instance.city.lower():
-        namespaces.append(f"availability:city:{city_before.lower()}")
+    if city_before and city_before.strip().lower() != instance.city.strip().lower():
+        namespaces.append(f"availability:city:{city_before.strip().lower()}")
     invalidate_on_commit(*namespaces)
 
 

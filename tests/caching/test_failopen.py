@@ -152,3 +152,17 @@ def test_a_version_key_flushed_while_it_is_read_is_not_an_outage(monkeypatch, lo
 
     assert cached("hotel:1", ["page"], loader) == {"call": 1}
     assert backend_available()
+
+
+def test_a_process_that_only_writes_sends_its_refused_invalidations_on_the_next_one(
+    monkeypatch, clock
+):
+    before = _read_version("hotel:1")
+    monkeypatch.setattr(caches["default"], "incr", lambda *args, **kwargs: None)
+    invalidate("hotel:1")
+    monkeypatch.undo()
+    clock.advance(api.conf.get("CACHE_RETRY_INTERVAL"))
+
+    invalidate("hotel:2")
+
+    assert _read_version("hotel:1") > before
