@@ -1,0 +1,524 @@
+"""HTTP load: gunicorn with the production settings, driven by locust from a second process.
+
+1. Make sure the benchmark database has a dataset (builds one at --scale if not),
+   collect the static files into a temporary directory.
+2. Start gunicorn on 127.0.0.1 only, wait for /health/.
+3. Run locust headless at the target rate for --duration, then step the rate
+   up (--step-factor) for --step-duration each until a step is not sustained
+   (achieved under 95% of offered, any error, or p95 over --slo-ms), or
+   --max-steps is reached.
+4. Stop locust and gunicorn (also on Ctrl-C or failure) and write
+   benchmarks/results/loadtest.{json,md}.
+
+Everything it starts runs in its own process group and is ended in a
+``finally`` block, so nothing outlives the command.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BIN = Path(sys.executable).parent
+
+# Requests per task on average: reads are one request, a booking three
+# (hold, details, confirm), a cancel one; weights 80 / 5 / 5 (locustfile).
+REQUESTS_PER_TASK = (80 * 1 + 5 * 3 + 5 * 1) / 90
+# A rate is sustained when locust achieved this share of it.
+SUSTAINED_SHARE = 0.95
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--rate", type=float, default=500, help="target requests/s of the fixed run")
+    p.add_argument("--duration", type=int, default=60, help="seconds at the target rate")
+    p.add_argument("--step-duration", type=int, default=20, help="seconds per step-up run")
+    p.add_argument("--step-factor", type=float, default=1.5)
+    p.add_argument("--step-start", type=float, default=25, help="first step rate")
+    p.add_argument("--max-steps", type=int, default=9)
+    # The documents' bar; the project's own target (p95 < 50 ms at 500 req/s)
+    # is judged on the fixed run.
+    p.add_argument("--slo-ms", type=float, default=200, help="p95 a sustained step must stay under")
+    p.add_argument("--target-p95-ms", type=float, default=50, help="the fixed run's p95 target")
+    p.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    p.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--scale", type=float, default=1.0, help="dataset scale if none is built yet")
+    p.add_argument("--name", default="loadtest", help="results file name (no extension)")
+    p.add_argument("--no-write", action="store_true")
+
+
+class Processes:
+    """The processes this run started, each in its own group, all ended on exit."""
+
+    def __init__(self) -> None:
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, argv: list[str], **kwargs) -> subprocess.Popen:
+        proc = subprocess.Popen(argv, start_new_session=True, **kwargs)  # noqa: S603
+        self.running.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen, *, grace: float = 10) -> None:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=grace)
+            except ProcessLookupError:
+                pass
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=grace)
+        if proc in self.running:
+            self.running.remove(proc)
+
+    def stop_all(self) -> None:
+        for proc in reversed(list(self.running)):
+            self.stop(proc)
+
+
+def _dataset_summary(scale: float) -> dict:
+    """Build the dataset if the database has none; return what the locustfile needs."""
+    from django.core.management import call_command
+    from django.db.models import Max
+    from django.urls import NoReverseMatch, reverse
+    from django.utils import timezone
+
+    from hotel.models import Hotel, RoomType
+    from inventory.models import RoomInventory
+
+    call_command("migrate", "--noinput", verbosity=0)
+    if not Hotel.objects.exists():
+        from .dataset import Progress, Scale, build
+
+        print(f"No dataset yet: building one at scale {scale}", file=sys.stderr)
+        build(scale=Scale.scaled(scale), progress=Progress())
+    today = timezone.now().date()
+    last = RoomInventory.objects.aggregate(last=Max("date"))["last"]
+    hotels = []
+    for hotel in Hotel.objects.filter(is_active=True).order_by("pk"):
+        room_types = list(
+            RoomType.objects.filter(hotel=hotel, is_active=True)
+            .order_by("sort_order")
+            .values("id", "slug")
+        )
+        hotels.append({"slug": hotel.slug, "city": hotel.city, "room_types": room_types})
+    try:
+        search_path = reverse("inventory:search")
+    except NoReverseMatch:
+        search_path = reverse("hotel:list")
+    return {
+        "today": today.isoformat(),
+        "max_days_ahead": min(120, (last - today).days),
+        "cities": sorted({h["city"] for h in hotels}),
+        "hotels": hotels,
+        "search_path": search_path,
+        "hold_path": reverse("bookings:hold"),
+    }
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with code {proc.returncode} before it answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f}s")
+
+
+def _probe_reads(host: str, data: dict) -> dict[str, str]:
+    """Each read page once before the run; one that fails is left out of the mix, and said so.
+
+    A page another part of the project has not built yet would otherwise turn
+    the whole run into errors and hide what the rest of the mix sustains.
+    """
+    hotel = data["hotels"][0]
+    stay = "check_in={0}&check_out={0}".format(data["today"])
+    pages = {
+        "search": f"{data['search_path']}?city={data['cities'][0]}",
+        "room_type_page": f"/hotels/{hotel['slug']}/rooms/{hotel['room_types'][0]['slug']}/",
+        "hotel_page": f"/hotels/{hotel['slug']}/?{stay}",
+    }
+    unavailable = {}
+    for name, path in pages.items():
+        try:
+            with urllib.request.urlopen(host + path, timeout=10) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except (urllib.error.URLError, TimeoutError) as exc:
+            unavailable[name] = f"{path}: {exc}"
+            continue
+        if status >= 500:
+            unavailable[name] = f"{path}: HTTP {status}"
+    return unavailable
+
+
+def _read_stats(prefix: Path) -> dict:
+    """The per-endpoint and aggregated rows of locust's _stats.csv."""
+    rows = {}
+    with open(f"{prefix}_stats.csv") as fh:
+        for row in csv.DictReader(fh):
+            name = row["Name"] if row["Name"] != "Aggregated" else "all"
+            count = int(row["Request Count"])
+            rows[name] = {
+                "requests": count,
+                "failures": int(row["Failure Count"]),
+                "rps": round(float(row["Requests/s"]), 1),
+                "p50_ms": float(row["50%"]) if count else None,
+                "p95_ms": float(row["95%"]) if count else None,
+                "p99_ms": float(row["99%"]) if count else None,
+                "max_ms": float(row["Max Response Time"]) if count else None,
+            }
+    failures = []
+    failures_csv = Path(f"{prefix}_failures.csv")
+    if failures_csv.exists():
+        with open(failures_csv) as fh:
+            failures = [
+                {"name": r["Name"], "error": r["Error"][:200], "count": int(r["Occurrences"])}
+                for r in csv.DictReader(fh)
+            ]
+    return {"endpoints": rows, "failures": failures[:10]}
+
+
+def _run_locust(
+    procs: Processes,
+    *,
+    host: str,
+    rate: float,
+    seconds: int,
+    data_file: Path,
+    workdir: Path,
+    label: str,
+) -> dict:
+    # About one task a second per user: a booking task is three POSTs, so a
+    # user asked for more would wait on its own responses and offer less
+    # than the rate (closed loop). Hundreds of users are cheap in gevent.
+    users = max(10, int(rate))
+    task_rate = rate / REQUESTS_PER_TASK / users
+    prefix = workdir / label
+    env = {
+        **os.environ,
+        "LOADTEST_DATA": str(data_file),
+        "LOADTEST_TASK_RATE": f"{task_rate:.6f}",
+    }
+    argv = [
+        str(BIN / "locust"),
+        "-f",
+        str(HERE / "locustfile.py"),
+        "--headless",
+        "--host",
+        host,
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(max(users, 1)),
+        "--run-time",
+        f"{seconds}s",
+        "--stop-timeout",
+        "5",
+        "--reset-stats",
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--exit-code-on-error",
+        "0",
+    ]
+    proc = procs.start(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _out, err = proc.communicate(timeout=seconds + 60)
+    except subprocess.TimeoutExpired:
+        procs.stop(proc)
+        raise RuntimeError(f"locust did not finish the {label} run in time") from None
+    procs.stop(proc)
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"locust failed ({proc.returncode}): {err.decode()[-2000:]}")
+    stats = _read_stats(prefix)
+    agg = stats["endpoints"].get("all", {})
+    requests = agg.get("requests", 0)
+    result = {
+        "label": label,
+        "offered_rps": round(rate, 1),
+        "users": users,
+        "seconds": seconds,
+        "achieved_rps": agg.get("rps"),
+        "requests": requests,
+        "errors": agg.get("failures", 0),
+        "error_rate": round(agg.get("failures", 0) / requests, 4) if requests else None,
+        "p50_ms": agg.get("p50_ms"),
+        "p95_ms": agg.get("p95_ms"),
+        "p99_ms": agg.get("p99_ms"),
+        "max_ms": agg.get("max_ms"),
+        **stats,
+    }
+    return result
+
+
+def _sustained(result: dict, slo_ms: float) -> bool:
+    return bool(
+        result["requests"]
+        and result["achieved_rps"] >= SUSTAINED_SHARE * result["offered_rps"]
+        and result["errors"] == 0
+        and result["p95_ms"] is not None
+        and result["p95_ms"] <= slo_ms
+    )
+
+
+def main(args) -> int:
+    from . import __main__ as cli
+
+    if shutil.which("locust", path=str(BIN)) is None:
+        sys.exit(
+            "locust is not installed in this virtualenv: run `make install` "
+            "(it is in the dev extra) or `.venv/bin/pip install -e '.[dev]'`."
+        )
+    env = cli.configure_environment()
+    cli.ensure_database(env["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connections
+
+    from . import report
+
+    procs = Processes()
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Also when started in the background, where a shell ignores SIGINT.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    results: dict = {"started_at": report.now_iso()}
+    with tempfile.TemporaryDirectory(prefix="hotel-loadtest-") as tmp:
+        workdir = Path(tmp)
+        try:
+            data = _dataset_summary(args.scale)
+            data_file = workdir / "data.json"
+            data_file.write_text(json.dumps(data))
+            results["machine"] = report.machine()
+            connections.close_all()
+            # The manifest storage of the production settings needs the
+            # collected files (STATIC_ROOT, git-ignored) to render a page.
+            server_env = dict(os.environ)
+            call_command("collectstatic", "--noinput", verbosity=0)
+            host = f"http://127.0.0.1:{args.port}"
+            gunicorn = procs.start(
+                [
+                    str(BIN / "gunicorn"),
+                    "config.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{args.port}",
+                    "--workers",
+                    str(args.workers),
+                    "--threads",
+                    str(args.threads),
+                    "--worker-class",
+                    "gthread" if args.threads > 1 else "sync",
+                    "--log-level",
+                    "warning",
+                    "--graceful-timeout",
+                    "5",
+                ],
+                cwd=ROOT,
+                env={**server_env, "DB_POOL_MAX_SIZE": str(args.threads + 2)},
+                stdout=subprocess.DEVNULL,
+                stderr=open(workdir / "gunicorn.log", "w"),  # noqa: SIM115
+            )
+            _wait_healthy(f"{host}/health/", gunicorn)
+            data["unavailable"] = _probe_reads(host, data)
+            data_file.write_text(json.dumps(data))
+            results["unavailable_pages"] = data["unavailable"]
+            results["server"] = {
+                "gunicorn_workers": args.workers,
+                "threads": args.threads,
+                "settings": os.environ["DJANGO_SETTINGS_MODULE"],
+            }
+            # A short warm-up so the fixed run does not time process start-up.
+            _run_locust(
+                procs,
+                host=host,
+                rate=50,
+                seconds=5,
+                data_file=data_file,
+                workdir=workdir,
+                label="warmup",
+            )
+            print(f"Fixed run: {args.rate:g} req/s for {args.duration}s", file=sys.stderr)
+            fixed = _run_locust(
+                procs,
+                host=host,
+                rate=args.rate,
+                seconds=args.duration,
+                data_file=data_file,
+                workdir=workdir,
+                label="fixed",
+            )
+            _log(fixed)
+            results["fixed"] = fixed
+            steps = []
+            rate = args.step_start
+            best = None
+            for i in range(args.max_steps):
+                step = _run_locust(
+                    procs,
+                    host=host,
+                    rate=rate,
+                    seconds=args.step_duration,
+                    data_file=data_file,
+                    workdir=workdir,
+                    label=f"step{i + 1}",
+                )
+                step["sustained"] = _sustained(step, args.slo_ms)
+                _log(step)
+                steps.append(step)
+                if not step["sustained"]:
+                    break
+                best = step
+                rate *= args.step_factor
+            results["steps"] = steps
+            results["highest_sustained"] = best
+            results["slo_ms"] = args.slo_ms
+            results["target"] = {
+                "rps": args.rate,
+                "p95_ms": args.target_p95_ms,
+                "met": bool(
+                    fixed["achieved_rps"] >= SUSTAINED_SHARE * args.rate
+                    and fixed["errors"] == 0
+                    and fixed["p95_ms"] is not None
+                    and fixed["p95_ms"] <= args.target_p95_ms
+                ),
+            }
+            results["gunicorn_errors"] = _tail(workdir / "gunicorn.log")
+        except KeyboardInterrupt:
+            print("Interrupted: stopping locust and gunicorn", file=sys.stderr)
+            return 130
+        finally:
+            procs.stop_all()
+            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
+    results["finished_at"] = report.now_iso()
+    if not args.no_write:
+        paths = report.write(args.name, results, loadtest_markdown(results))
+        print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    return 0
+
+
+def _tail(path: Path, lines: int = 20) -> list[str]:
+    try:
+        return [line for line in path.read_text().splitlines() if line.strip()][-lines:]
+    except OSError:
+        return []
+
+
+def _log(r: dict) -> None:
+    print(
+        f"  {r['label']:<7} offered {r['offered_rps']:>7} req/s, achieved {r['achieved_rps']}, "
+        f"p50 {r['p50_ms']} p95 {r['p95_ms']} p99 {r['p99_ms']} ms, errors {r['errors']}"
+        + (f", sustained {r['sustained']}" if "sustained" in r else ""),
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def loadtest_markdown(data: dict) -> str:
+    from .report import machine_line
+
+    server = data.get("server", {})
+    lines = [
+        "# HTTP load test",
+        "",
+        f"Run {data['finished_at']} on {machine_line(data['machine'])}.",
+        "",
+        f"gunicorn ({server.get('gunicorn_workers')} workers x {server.get('threads')} threads, "
+        f"{server.get('settings')}) on 127.0.0.1, PostgreSQL and Redis on the same machine; "
+        "locust (headless, one process) on the same 2 cores. Mix by requests: 80% reads "
+        "(home, search, hotel page for a stay, room type page) and 20% writes (hold + "
+        "details + confirm, cancel) as anonymous guests with a session and CSRF. "
+        "A sold-out stay (409) counts as a correct answer. 70% of the stays asked for are "
+        "one of 20 popular ones (coming weekends, a few weeks), the rest any stay.",
+        "",
+        *(
+            [
+                "Left out of the mix because they answered 5xx before the run (not built yet): "
+                + "; ".join(f"{k} ({v})" for k, v in data["unavailable_pages"].items())
+                + ". Their share went to the hotel page.",
+                "",
+            ]
+            if data.get("unavailable_pages")
+            else []
+        ),
+        "| run | offered req/s | achieved req/s | p50 ms | p95 ms | p99 ms | requests | errors |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    runs = [data["fixed"], *data.get("steps", [])] if "fixed" in data else []
+    for r in runs:
+        label = (
+            "fixed"
+            if r["label"] == "fixed"
+            else f"{r['label']} ({'ok' if r.get('sustained') else 'not sustained'})"
+        )
+        lines.append(
+            f"| {label} | {r['offered_rps']} | {r['achieved_rps']} | {r['p50_ms']} | "
+            f"{r['p95_ms']} | {r['p99_ms']} | {r['requests']} | {r['errors']} |"
+        )
+    best = data.get("highest_sustained")
+    target = data.get("target")
+    lines += [
+        "",
+        *(
+            [
+                f"Target ({target['rps']:g} req/s, p95 under {target['p95_ms']:g} ms, no "
+                f"errors): **{'met' if target['met'] else 'not met'}**.",
+                "",
+            ]
+            if target
+            else []
+        ),
+        (
+            f"Highest sustained rate: **{best['achieved_rps']} req/s** (p95 {best['p95_ms']} ms, "
+            f"no errors; sustained = at least {SUSTAINED_SHARE:.0%} of the offered rate, no "
+            f"errors, p95 ≤ {data['slo_ms']:g} ms)."
+            if best
+            else f"No step was sustained (≥ {SUSTAINED_SHARE:.0%} of the offered rate, no errors, "
+            f"p95 ≤ {data.get('slo_ms', 0):g} ms)."
+        ),
+        "",
+    ]
+    if "fixed" in data:
+        lines += [
+            "Per endpoint at the fixed rate:",
+            "",
+            "| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | errors |",
+            "|---|--:|--:|--:|--:|--:|--:|",
+        ]
+        for name, e in sorted(data["fixed"]["endpoints"].items()):
+            if name == "all":
+                continue
+            lines.append(
+                f"| {name} | {e['requests']} | {e['rps']} | {e['p50_ms']} | {e['p95_ms']} | "
+                f"{e['p99_ms']} | {e['failures']} |"
+            )
+        if data["fixed"]["failures"]:
+            lines += ["", "Errors at the fixed rate:", ""]
+            lines += [
+                f"- {f['count']} x {f['name']}: {f['error']}" for f in data["fixed"]["failures"]
+            ]
+        lines.append("")
+    return "\n".join(lines)
