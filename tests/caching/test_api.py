@@ -237,3 +237,29 @@ def test_the_local_tier_carries_nothing_from_one_test_case_into_the_next(loader)
         cache.clear()  # what tests/conftest.py does between tests
 
     assert seen == [{"call": 1}, {"call": 1}, {"call": 2}, {"call": 2}]
+
+
+def test_a_local_hit_makes_no_call_to_the_shared_tier(monkeypatch, loader):
+    from django.core.cache import caches
+
+    cached("hotel:1", ["page"], loader)
+    backend, calls = caches["default"], []
+    for name in ("get", "get_many", "add", "set", "incr"):
+        real = getattr(backend, name)
+        monkeypatch.setattr(
+            backend,
+            name,
+            lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw),
+        )
+
+    cached("hotel:1", ["page"], loader)
+
+    assert calls == []
+
+
+def test_a_version_check_interval_over_one_second_is_refused(settings):
+    from caching.checks import check_cache_settings
+
+    settings.CACHE_VERSION_CHECK_INTERVAL = 1.5
+
+    assert [error.id for error in check_cache_settings(None)] == ["caching.E001"]

@@ -287,3 +287,34 @@ def test_a_rolled_back_write_bumps_nothing_and_leaves_the_old_value(
     assert callbacks == []
     assert bumped(before) == set()
     assert hotel_name(hotel) == "Committed"
+
+
+# --- What the receivers cost -------------------------------------------------
+
+
+def test_saving_a_loaded_night_costs_only_its_update(django_assert_num_queries):
+    night = RoomInventoryFactory()
+
+    with django_assert_num_queries(1):
+        night.total = 4
+        night.save()
+
+
+def test_saving_a_hotel_costs_one_lookup_of_its_old_city(django_assert_num_queries):
+    hotel = HotelFactory()
+
+    with django_assert_num_queries(2):
+        hotel.save()
+    with django_assert_num_queries(1):
+        hotel.save(update_fields=["name"])
+
+
+def test_creating_rows_costs_no_extra_query(django_assert_num_queries):
+    from hotel.models import Amenity
+
+    hotel = HotelFactory()
+
+    with django_assert_num_queries(1):
+        RoomTypeFactory(hotel=hotel)
+    with django_assert_num_queries(1):
+        Amenity.objects.create(name="Sauna", slug="sauna")
