@@ -5,6 +5,9 @@ from django.conf import settings
 DEFAULTS = {
     # Entries the per-process tier holds before it evicts the least recently used.
     "CACHE_LOCAL_MAX_ENTRIES": 2000,
+    # Bytes (pickled) the per-process tier holds at most; a search result
+    # can weigh hundreds of kilobytes, so a count alone does not bound memory.
+    "CACHE_LOCAL_MAX_BYTES": 64 * 1024 * 1024,
     # Longest a value lives in the per-process tier, in seconds, whatever its TTL.
     "CACHE_LOCAL_TTL": 30.0,
     # TTL of a cached value when the caller gives none, in seconds.

@@ -30,10 +30,11 @@ class _Entry:
 
 
 class LocalTier:
-    """A thread-safe LRU with a per-entry expiry, bounded by CACHE_LOCAL_MAX_ENTRIES."""
+    """A thread-safe LRU with a per-entry expiry, bounded in entries and in bytes."""
 
     def __init__(self) -> None:
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, namespace: str, suffix: str, version: int) -> Any:
@@ -43,7 +44,7 @@ class LocalTier:
             if entry is None:
                 return MISSING
             if entry.version != version or entry.expires_at <= clock():
-                del self._entries[key]
+                self._remove(key)
                 return MISSING
             self._entries.move_to_end(key)
             payload = entry.payload
@@ -57,20 +58,38 @@ class LocalTier:
         if lifetime <= 0:
             return
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        entry = _Entry(version=version, expires_at=clock() + lifetime, payload=payload)
+        max_bytes = conf.get("CACHE_LOCAL_MAX_BYTES")
         key = (namespace, suffix)
         with self._lock:
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > max_entries:
-                self._entries.popitem(last=False)
+            self._remove(key)
+            # One value bigger than a tenth of the budget would push out many
+            # others; it stays in the shared tier only.
+            if len(payload) * 10 > max_bytes:
+                return
+            self._entries[key] = _Entry(
+                version=version, expires_at=clock() + lifetime, payload=payload
+            )
+            self._bytes += len(payload)
+            while len(self._entries) > max_entries or self._bytes > max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= len(evicted.payload)
+
+    def _remove(self, key: tuple[str, str]) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry.payload)
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
 
 class VersionTable:

@@ -180,6 +180,8 @@ def summary() -> dict[str, Any]:
         "local": {
             "size": len(local_tier),
             "max_entries": conf.get("CACHE_LOCAL_MAX_ENTRIES"),
+            "bytes": local_tier.size_bytes,
+            "max_bytes": conf.get("CACHE_LOCAL_MAX_BYTES"),
             "ttl_seconds": conf.get("CACHE_LOCAL_TTL"),
             "version_check_interval_seconds": conf.get("CACHE_VERSION_CHECK_INTERVAL"),
         },

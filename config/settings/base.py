@@ -348,6 +348,7 @@ LOGGING = {
 # write that changed it committed (at most 1 s, enforced by caching.E001).
 
 CACHE_LOCAL_MAX_ENTRIES = env.int("CACHE_LOCAL_MAX_ENTRIES", default=2000)
+CACHE_LOCAL_MAX_BYTES = env.int("CACHE_LOCAL_MAX_BYTES", default=64 * 1024 * 1024)
 CACHE_LOCAL_TTL = env.float("CACHE_LOCAL_TTL", default=30.0)
 CACHE_DEFAULT_TTL = env.int("CACHE_DEFAULT_TTL", default=60)
 CACHE_VERSION_CHECK_INTERVAL = env.float("CACHE_VERSION_CHECK_INTERVAL", default=0.5)

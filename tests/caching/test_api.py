@@ -263,3 +263,29 @@ def test_a_version_check_interval_over_one_second_is_refused(settings):
     settings.CACHE_VERSION_CHECK_INTERVAL = 1.5
 
     assert [error.id for error in check_cache_settings(None)] == ["caching.E001"]
+
+
+def test_local_tier_is_bounded_in_bytes_too(settings):
+    settings.CACHE_LOCAL_MAX_BYTES = 10_000
+    tier = LocalTier()
+
+    for n in range(20):
+        tier.set("ns", str(n), 1, "x" * 900, ttl=60)
+    tier.set("ns", "huge", 1, "x" * 5_000, ttl=60)
+
+    assert tier.size_bytes <= 10_000
+    assert tier.get("ns", "19", 1) == "x" * 900
+    assert tier.get("ns", "0", 1) is MISSING
+    assert tier.get("ns", "huge", 1) is MISSING
+
+
+def test_replacing_an_entry_does_not_count_its_bytes_twice():
+    tier = LocalTier()
+
+    tier.set("ns", "a", 1, "x" * 100, ttl=60)
+    size = tier.size_bytes
+    tier.set("ns", "a", 2, "x" * 100, ttl=60)
+
+    assert tier.size_bytes == size
+    tier.clear()
+    assert tier.size_bytes == 0

@@ -35,6 +35,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Redis tier: {backend}")
         self.stdout.write(
             f"Local tier (this process): {local['size']}/{local['max_entries']} entries, "
+            f"{local['bytes'] / 1024:.0f}/{local['max_bytes'] / 1024:.0f} KiB, "
             f"TTL {local['ttl_seconds']:g} s, "
             f"versions checked every {local['version_check_interval_seconds']:g} s"
         )
