@@ -174,9 +174,13 @@ def summary() -> dict[str, Any]:
     """
     from .api import backend_available, local_tier
 
-    flush()
+    available = backend_available()
+    # While reads bypass Redis after an error, so does the summary: /health/
+    # must not wait on socket timeouts either.
+    if available:
+        flush()
     return {
-        "backend_available": backend_available(),
+        "backend_available": available,
         "local": {
             "size": len(local_tier),
             "max_entries": conf.get("CACHE_LOCAL_MAX_ENTRIES"),
@@ -186,5 +190,5 @@ def summary() -> dict[str, Any]:
             "version_check_interval_seconds": conf.get("CACHE_VERSION_CHECK_INTERVAL"),
         },
         "process": process_counts(),
-        "shared": shared_counts(),
+        "shared": shared_counts() if available else None,
     }
