@@ -15,9 +15,13 @@ from notifications.models import Notification
 
 from .conftest import flip_bytes, live_snapshot, scratch_databases, truncate
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Tests whose data pg_dump must see (it reads committed rows only) or that
+# replace the database run with real commits; the others roll back, faster.
+committed = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
+@committed
 def test_backup_and_verify_restore_equal_row_counts(backup_dir, hotel_data):
     # given committed data in several tables
     live = live_snapshot()
@@ -103,6 +107,7 @@ def test_verify_detects_a_manifest_that_disagrees_with_the_record(backup_dir):
     assert "disagrees with the backup record on table_counts" in verified.error
 
 
+@committed
 @pytest.mark.parametrize("damage", [truncate, flip_bytes], ids=["truncated", "flipped-bytes"])
 def test_restore_catches_damage_the_checksum_was_taken_over(backup_dir, hotel_data, damage):
     # given an archive damaged BEFORE its checksum was recorded (a bad disk
@@ -158,6 +163,7 @@ def test_backup_of_an_unreachable_database_says_so(tmp_path, settings):
         engine.dump(target=tmp_path / "x.dump")
 
 
+@committed
 def test_restore_brings_back_the_data_and_keeps_a_safety_backup(backup_dir, hotel_data):
     # given a backup, then changes after it
     record = backup_verify(backup=backup_create())
@@ -203,6 +209,7 @@ def test_restore_without_psql_refuses_before_touching_anything(backup_dir, setti
     assert BackupRecord.objects.count() == 1  # no safety backup either
 
 
+@committed
 def test_restore_that_fails_midway_leaves_the_database_unchanged(backup_dir, hotel_data, settings):
     # given a backup, a newer row, and another session holding a table lock
     record = backup_create()
@@ -219,6 +226,7 @@ def test_restore_that_fails_midway_leaves_the_database_unchanged(backup_dir, hot
     assert Hotel.objects.count() == 2
 
 
+@committed
 def test_restoring_an_archive_that_breaks_off_commits_nothing(backup_dir, hotel_data, settings):
     # given an archive cut short (below check_file, straight to the engine)
     record = backup_create()
@@ -231,3 +239,10 @@ def test_restoring_an_archive_that_breaks_off_commits_nothing(backup_dir, hotel_
 
     assert Group.objects.filter(name="must survive").exists()
     assert Hotel.objects.count() == 2
+
+
+def test_dump_onto_a_full_disk_fails_with_the_reason(settings):
+    engine = PostgresEngine(settings.DATABASES["default"])
+
+    with pytest.raises(BackupError, match="No space left on device"):
+        engine.dump(target=Path("/dev/full"))

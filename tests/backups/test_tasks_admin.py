@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from backups.models import BackupRecord
 from backups.services import backup_create
@@ -11,6 +12,10 @@ from notifications.models import Notification
 from .conftest import truncate
 
 pytestmark = pytest.mark.django_db
+
+# session, user; the changelist's filtered and full counts, its page, and the
+# date hierarchy's range and days
+QUERIES_CHANGELIST = 7
 
 
 def test_nightly_chain_backs_up_verifies_and_prunes(
@@ -88,3 +93,27 @@ def test_admin_verify_now_queues_the_verification(
     bad.refresh_from_db()
     assert good.status == BackupRecord.Status.VERIFIED
     assert bad.status == BackupRecord.Status.FAILED
+
+
+def test_admin_changelist_query_count_does_not_grow_with_backups(
+    staff_client, backup_dir, django_assert_num_queries
+):
+    def make(n: int) -> None:
+        for i in range(n):
+            BackupRecord.objects.create(
+                path=str(backup_dir / f"b{BackupRecord.objects.count()}-{i}.dump"),
+                created_at=timezone.now(),
+                size_bytes=100,
+                vendor="postgresql",
+                reason="manual",
+                status="created",
+            )
+
+    url = reverse("admin:backups_backuprecord_changelist")
+    make(1)
+    staff_client.get(url)  # warm the session and content-type caches
+    with django_assert_num_queries(QUERIES_CHANGELIST):
+        staff_client.get(url)
+    make(20)
+    with django_assert_num_queries(QUERIES_CHANGELIST):
+        staff_client.get(url)
