@@ -48,6 +48,7 @@ def test_production_settings_pass_the_deploy_checks_with_no_warning(tmp_path):
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY="k7Hq2-pW9zR4xV1mT8yN3bC6dF0gJ5sL-aE2uI7oP4qW9rT1yU6iO3pA8sD5fG0h",
         ALLOWED_HOSTS="hotel.example.com",
+        EMAIL_URL="smtp+tls://bookings:secret@smtp.example.com:587",
     )
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
