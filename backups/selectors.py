@@ -1,10 +1,14 @@
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import BackupRecord
+
+logger = logging.getLogger(__name__)
 
 
 def backups_list(*, status: str | None = None) -> QuerySet[BackupRecord]:
@@ -33,16 +37,23 @@ def backup_health(*, now: datetime | None = None) -> dict:
     """
     now = now or timezone.now()
     max_age = timedelta(hours=settings.BACKUP_MAX_AGE_HOURS)
-    newest = (
-        BackupRecord.objects.filter(status=BackupRecord.Status.VERIFIED)
-        .order_by("-created_at")
-        .values("pk", "created_at", "verified_at")
-        .first()
-    )
+    try:
+        newest = (
+            BackupRecord.objects.filter(status=BackupRecord.Status.VERIFIED)
+            .order_by("-created_at")
+            .values("pk", "created_at", "verified_at")
+            .first()
+        )
+    except DatabaseError as exc:
+        # /health/ reports the database itself; this check must not 500 it.
+        logger.warning("backup_health: cannot read backup records: %s", exc)
+        newest, reason = None, "backup records unreadable"
+    else:
+        reason = "no verified backup"
     if newest is None:
         return {
             "status": "degraded",
-            "reason": "no verified backup",
+            "reason": reason,
             "newest_verified_id": None,
             "newest_verified_at": None,
             "newest_verified_age_seconds": None,

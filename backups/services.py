@@ -330,7 +330,11 @@ def backup_verify(*, backup: BackupRecord, progress: Progress = _log_progress) -
 
 @transaction.atomic
 def _record_verification(*, backup: BackupRecord, started: float, error: str) -> BackupRecord:
-    record = BackupRecord.objects.select_for_update().get(pk=backup.pk)
+    record = BackupRecord.objects.select_for_update().filter(pk=backup.pk).first()
+    if record is None:
+        # Pruned while it was being verified: there is nothing left to mark.
+        logger.warning("Backup #%s was deleted during its verification", backup.pk)
+        return backup
     record.verify_duration = timedelta(seconds=time.monotonic() - started)
     record.verified_at = timezone.now()
     if error:

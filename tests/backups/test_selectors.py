@@ -64,3 +64,17 @@ def test_latest_skips_failed_backups():
 
     assert backup_latest() == good
     assert backup_latest(verified_only=True) is None
+
+
+def test_health_is_degraded_not_an_error_when_records_cannot_be_read(monkeypatch):
+    from django.db import DatabaseError
+
+    def broken(*args, **kwargs):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr(BackupRecord.objects, "filter", broken)
+
+    health = backup_health()
+
+    assert health["status"] == "degraded"
+    assert health["reason"] == "backup records unreadable"
