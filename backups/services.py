@@ -7,6 +7,7 @@ record in a short transaction of its own once the outcome is known.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -153,15 +154,24 @@ def backup_create(
         }
         _write_json_atomically(manifest_path_for(final), manifest)
         _fsync(directory)
-    except (BackupError, OSError) as exc:
-        tmp.unlink(missing_ok=True)
-        final.unlink(missing_ok=True)
-        message = exc.message if isinstance(exc, BackupError) else _os_error_message(exc)
+    except Exception as exc:
+        # Whatever stopped it (a tool, the disk, a task time limit), no partial
+        # file stays under a backup's name, and the failure is recorded.
+        for leftover in (tmp, final, manifest_path_for(final)):
+            leftover.unlink(missing_ok=True)
+        if isinstance(exc, BackupError):
+            message = exc.message
+        elif isinstance(exc, OSError):
+            message = _os_error_message(exc)
+        else:
+            message = f"The backup was interrupted: {type(exc).__name__}: {exc}"
         record_id = _record_failed_backup(
             engine=engine, path=final, now=now, reason=reason, message=message, started=started
         )
-        error_cls = type(exc) if isinstance(exc, BackupError) else BackupError
-        raise error_cls(message, record_id=record_id) from exc
+        if isinstance(exc, BackupError | OSError):
+            error_cls = type(exc) if isinstance(exc, BackupError) else BackupError
+            raise error_cls(message, record_id=record_id) from exc
+        raise
     record = BackupRecord.objects.create(
         path=str(final),
         created_at=now,
@@ -181,7 +191,7 @@ def backup_create(
 
 
 def _os_error_message(exc: OSError) -> str:
-    if exc.errno == 28:
+    if exc.errno == errno.ENOSPC:
         return f"The disk holding {settings.BACKUP_DIR} is full: {exc.strerror}."
     return f"Cannot write the backup: {exc}"
 

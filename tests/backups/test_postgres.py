@@ -1,5 +1,6 @@
 """Backup, verify and restore on PostgreSQL, against the real test database."""
 
+import errno
 import json
 from pathlib import Path
 
@@ -246,3 +247,18 @@ def test_dump_onto_a_full_disk_fails_with_the_reason(settings):
 
     with pytest.raises(BackupError, match="No space left on device"):
         engine.dump(target=Path("/dev/full"))
+
+
+def test_disk_full_while_writing_the_manifest_leaves_no_file_and_a_failed_record(
+    backup_dir, monkeypatch
+):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("backups.services._write_json_atomically", full)
+
+    with pytest.raises(BackupError, match="is full") as excinfo:
+        backup_create()
+
+    assert BackupRecord.objects.get(pk=excinfo.value.record_id).status == "failed"
+    assert list(backup_dir.iterdir()) == []
