@@ -167,3 +167,14 @@ def room_type_amenities_changed(sender, instance, action, reverse, pk_set, **kwa
             RoomType.objects.filter(pk__in=ids).values_list("hotel_id", flat=True)
         ),
     )
+
+
+def every_namespace() -> list[str]:
+    """Every namespace the hotels in the database can have, for a full invalidation."""
+    namespaces = [CATALOGUE]
+    cities = set()
+    for pk, city in Hotel.objects.values_list("pk", "city").order_by("pk").iterator():
+        namespaces += [hotel_namespace(pk), f"availability:hotel:{pk}"]
+        cities.add(city.strip().lower())
+    namespaces += [f"availability:city:{city}" for city in sorted(cities)]
+    return namespaces
