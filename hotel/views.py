@@ -90,14 +90,22 @@ def health(request):
     """Liveness and readiness: 200 while the database answers, 503 when it does not.
 
     A cache or broker outage degrades the site (slower pages, later emails) but
-    does not take it down, so it is reported without failing the check.
+    does not take it down, so it is reported without failing the check; so is
+    a newest verified backup older than BACKUP_MAX_AGE_HOURS.
     """
+    from backups.selectors import backup_health
+    from caching.stats import summary as cache_summary
+
     checks = {"database": _check_database(), "cache": _check_cache(), "broker": _check_broker()}
-    checks.update(_extra_checks())
     database_ok = checks["database"]["status"] == "ok"
+    if database_ok:
+        checks["backups"] = backup_health()
     degraded = any(check["status"] not in ("ok", "disabled") for check in checks.values())
     status = "down" if not database_ok else ("degraded" if degraded else "ok")
-    return JsonResponse({"status": status, "checks": checks}, status=200 if database_ok else 503)
+    return JsonResponse(
+        {"status": status, "checks": checks, "cache_stats": cache_summary()},
+        status=200 if database_ok else 503,
+    )
 
 
 def _check_database() -> dict:
@@ -133,8 +141,3 @@ def _check_broker() -> dict:
         return {"status": "ok"}
     except Exception as exc:
         return {"status": "error", "error": str(exc)[:200]}
-
-
-def _extra_checks() -> dict:
-    """Checks contributed by other apps (backups freshness, cache statistics)."""
-    return {}

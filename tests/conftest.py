@@ -5,9 +5,13 @@ from django.core.cache import cache
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Each test starts with an empty cache (the test Redis database is the suite's own)."""
+    from caching.api import reset_process_state
+
     cache.clear()
+    reset_process_state()
     yield
     cache.clear()
+    reset_process_state()
 
 
 @pytest.fixture

@@ -36,3 +36,16 @@ def test_health_reports_a_cache_outage_as_degraded_not_down(client):
     assert response.status_code == 200
     assert body["status"] == "degraded"
     assert body["checks"]["cache"]["status"] == "error"
+
+
+def test_health_is_degraded_until_a_backup_has_been_verified(client):
+    body = client.get(reverse("health")).json()
+    assert body["checks"]["backups"]["status"] == "degraded"
+    assert body["checks"]["backups"]["reason"] == "no verified backup"
+    assert body["status"] == "degraded"
+
+
+def test_health_shows_the_read_cache_statistics(client):
+    body = client.get(reverse("health")).json()
+    assert body["cache_stats"]["backend_available"] is True
+    assert "size" in body["cache_stats"]["local"]
