@@ -13,3 +13,7 @@ class BackupUnavailable(BackupError):
 
 class VerificationFailed(BackupError):
     """The backup file itself is bad: missing, empty, foreign, truncated or corrupted."""
+
+
+class BackupBusy(BackupError):
+    """Another backup operation holds the lock this one needs; try again later."""

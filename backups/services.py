@@ -29,6 +29,7 @@ from notifications.services import notify_staff
 
 from .engines import ENGINES, Engine, Progress, Snapshot, engine_for
 from .exceptions import BackupError, VerificationFailed
+from .locks import backup_lock
 from .models import BackupRecord, manifest_path_for
 
 logger = logging.getLogger(__name__)
@@ -119,8 +120,13 @@ def backup_create(
     The archive is written to a temporary name and renamed into place only once
     it is complete and on disk, so a file under its final name is never partial.
     A failure leaves a failed record (when the database can take one), alerts
-    staff and raises BackupError.
+    staff and raises BackupError; BackupBusy while a restore or prune runs.
     """
+    with backup_lock(exclusive=False, what="take a backup", alias=alias):
+        return _backup_create(reason=reason, progress=progress, alias=alias)
+
+
+def _backup_create(*, reason: str, progress: Progress, alias: str) -> BackupRecord:
     engine = engine_for(alias=alias)
     started = time.monotonic()
     now = timezone.now()
@@ -323,19 +329,20 @@ def backup_verify(*, backup: BackupRecord, progress: Progress = _log_progress) -
 
     Records the outcome (verified, or failed with the reason) and alerts staff on
     failure. Raises BackupError without touching the record when the check
-    itself cannot run (no pg_restore, no scratch database), because that says
-    nothing about the file.
+    itself cannot run (no pg_restore, no scratch database, a restore or prune
+    holding the lock), because that says nothing about the file.
     """
     started = time.monotonic()
-    try:
-        progress(f"Checking {backup.file_name}")
-        check_file(backup)
-        engine = engine_for(vendor=backup.vendor)
-        restored = engine.inspect_archive(path=Path(backup.path), progress=progress)
-        _compare(backup, restored)
-    except VerificationFailed as exc:
-        return _record_verification(backup=backup, started=started, error=exc.message)
-    return _record_verification(backup=backup, started=started, error="")
+    with backup_lock(exclusive=False, what="verify a backup"):
+        try:
+            progress(f"Checking {backup.file_name}")
+            check_file(backup)
+            engine = engine_for(vendor=backup.vendor)
+            restored = engine.inspect_archive(path=Path(backup.path), progress=progress)
+            _compare(backup, restored)
+        except VerificationFailed as exc:
+            return _record_verification(backup=backup, started=started, error=exc.message)
+        return _record_verification(backup=backup, started=started, error="")
 
 
 @transaction.atomic
@@ -419,6 +426,11 @@ def backup_restore(
     restored database does not know are written back, so the safety backup and
     every newer backup stay listed. Returns the safety backup's record.
     """
+    with backup_lock(exclusive=True, what="restore a backup", alias=alias):
+        return _backup_restore(backup=backup, progress=progress, alias=alias)
+
+
+def _backup_restore(*, backup: BackupRecord, progress: Progress, alias: str) -> BackupRecord:
     engine = engine_for(alias=alias)
     if backup.vendor != engine.vendor:
         raise BackupError(
@@ -432,7 +444,7 @@ def backup_restore(
 
     engine.check_restore_tools()
     progress("Taking a safety backup of the current database first")
-    safety = backup_create(reason=BackupRecord.Reason.PRE_RESTORE, progress=progress, alias=alias)
+    safety = _backup_create(reason=BackupRecord.Reason.PRE_RESTORE, progress=progress, alias=alias)
     catalogue = list(BackupRecord.objects.values())
 
     # Connections opened before the restore may hold locks or cached state of
@@ -528,7 +540,8 @@ def backups_prune(
 
     The newest verified backup is never deleted, whatever its age. Files are
     removed only after the records' deletion has committed, so a rolled-back
-    prune never loses a file that is still listed.
+    prune never loses a file that is still listed. Raises BackupBusy while a
+    backup or verification runs, so it never deletes a file being read.
     """
     keep_last = settings.BACKUP_KEEP_LAST if keep_last is None else keep_last
     keep_daily = settings.BACKUP_KEEP_DAILY if keep_daily is None else keep_daily
@@ -536,6 +549,15 @@ def backups_prune(
     if min(keep_last, keep_daily, keep_weekly) < 0:
         raise BackupError("Retention counts cannot be negative.")
     now = now or timezone.now()
+    if dry_run:
+        return _prune(keep_last, keep_daily, keep_weekly, now=now, dry_run=True)
+    with backup_lock(exclusive=True, what="prune backups"):
+        return _prune(keep_last, keep_daily, keep_weekly, now=now, dry_run=False)
+
+
+def _prune(
+    keep_last: int, keep_daily: int, keep_weekly: int, *, now: datetime, dry_run: bool
+) -> PruneResult:
     with transaction.atomic():
         records = list(BackupRecord.objects.select_for_update().order_by("-created_at", "-pk"))
         keep = _retained(

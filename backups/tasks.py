@@ -11,7 +11,7 @@ from celery import chain, shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from .exceptions import BackupUnavailable
+from .exceptions import BackupBusy, BackupUnavailable
 from .models import BackupRecord
 from .services import backup_create, backup_verify, backups_prune
 
@@ -25,28 +25,34 @@ _LIMITS = {
 
 @shared_task(name="backups.create", bind=True, acks_late=True, max_retries=2, **_LIMITS)
 def backup_create_task(self, reason: str = BackupRecord.Reason.MANUAL) -> int:
-    """Take a backup; retry a few minutes later if the database was unreachable."""
+    """Take a backup; retry a few minutes later if the database was unreachable or busy."""
     try:
         return backup_create(reason=reason).pk
-    except BackupUnavailable as exc:
+    except (BackupUnavailable, BackupBusy) as exc:
         raise self.retry(exc=exc, countdown=300 * (self.request.retries + 1)) from exc
 
 
-@shared_task(name="backups.verify", acks_late=True, **_LIMITS)
-def backup_verify_task(backup_id: int) -> int:
+@shared_task(name="backups.verify", bind=True, acks_late=True, max_retries=3, **_LIMITS)
+def backup_verify_task(self, backup_id: int) -> int:
     """Verify one backup by restoring it; the record says how it went."""
     record = BackupRecord.objects.filter(pk=backup_id).first()
     if record is None:
         logger.warning("Backup #%s no longer exists; nothing to verify", backup_id)
         return backup_id
-    backup_verify(backup=record)
+    try:
+        backup_verify(backup=record)
+    except BackupBusy as exc:
+        raise self.retry(exc=exc, countdown=300) from exc
     return backup_id
 
 
-@shared_task(name="backups.prune", acks_late=True)
-def backups_prune_task() -> int:
+@shared_task(name="backups.prune", bind=True, acks_late=True, max_retries=3)
+def backups_prune_task(self) -> int:
     """Delete backups outside the retention rotation; return how many went."""
-    return len(backups_prune().deleted)
+    try:
+        return len(backups_prune().deleted)
+    except BackupBusy as exc:
+        raise self.retry(exc=exc, countdown=600) from exc
 
 
 @shared_task(name="backups.nightly", acks_late=True)
