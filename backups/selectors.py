@@ -69,3 +69,23 @@ def backup_health(*, now: datetime | None = None) -> dict:
         "newest_verified_age_seconds": int(age.total_seconds()),
         "max_age_hours": settings.BACKUP_MAX_AGE_HOURS,
     }
+
+
+def migrations_unknown_to_code(*, backup: BackupRecord) -> list[str]:
+    """The backup's latest migrations that this code does not have (it is newer)."""
+    from django.db.migrations.loader import MigrationLoader
+
+    on_disk = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
+    return sorted(
+        f"{app}.{name}" for app, name in backup.migrations.items() if (app, name) not in on_disk
+    )
+
+
+def unapplied_migrations(*, alias: str = "default") -> list[str]:
+    """Migrations the code has and the database has not applied, in order."""
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[alias])
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]

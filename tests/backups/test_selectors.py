@@ -5,7 +5,12 @@ import pytest
 from django.utils import timezone
 
 from backups.models import BackupRecord
-from backups.selectors import backup_health, backup_latest
+from backups.selectors import (
+    backup_health,
+    backup_latest,
+    migrations_unknown_to_code,
+    unapplied_migrations,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +83,14 @@ def test_health_is_degraded_not_an_error_when_records_cannot_be_read(monkeypatch
 
     assert health["status"] == "degraded"
     assert health["reason"] == "backup records unreadable"
+
+
+def test_migrations_unknown_to_code_names_what_a_newer_backup_holds():
+    backup = record(timedelta(hours=1), "verified", "from the future")
+    backup.migrations = {"hotel": "0001_initial", "inventory": "9999_from_the_future"}
+
+    assert migrations_unknown_to_code(backup=backup) == ["inventory.9999_from_the_future"]
+
+
+def test_no_unapplied_migrations_on_the_test_database():
+    assert unapplied_migrations() == []

@@ -167,3 +167,9 @@ def test_embedded_backup_before_migrate_backs_up_only_when_migrations_are_pendin
     with sqlite3.connect(tmp_path / "db.sqlite3") as conn:
         rows = conn.execute("SELECT reason, status FROM backups_backuprecord").fetchall()
     assert rows == [("pre_migrate", "verified")], result.stdout + result.stderr
+
+    # rolling the migration back by restoring: the operator is told what to do
+    assert manage("migrate", "--noinput", "-v0").returncode == 0
+    result = manage("restore_backup", "1", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert "lacks 1 migrations of this code (sessions.0001_initial)" in result.stdout
