@@ -71,7 +71,8 @@ def _fsync(path: Path) -> None:
 
 def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".tmp-{path.name}")
-    with tmp.open("w", encoding="utf-8") as handle:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=2, sort_keys=True)
         handle.write("\n")
         handle.flush()
@@ -82,7 +83,8 @@ def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
 def _backup_dir() -> Path:
     directory = Path(settings.BACKUP_DIR)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        # Backups hold every guest's name, email and phone: owner only.
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise BackupError(f"Cannot create the backup directory {directory}: {exc}") from exc
     return directory
@@ -136,6 +138,7 @@ def _backup_create(*, reason: str, progress: Progress, alias: str) -> BackupReco
     tmp = directory / f".tmp-{name}"
     try:
         snapshot = engine.dump(target=tmp, progress=progress)
+        tmp.chmod(0o600)
         _fsync(tmp)
         size = tmp.stat().st_size
         if size == 0:
@@ -291,6 +294,7 @@ def check_file(record: BackupRecord) -> None:
         )
     manifest = read_manifest(path)
     for key, recorded in (
+        ("vendor", record.vendor),
         ("sha256", record.sha256),
         ("size_bytes", record.size_bytes),
         ("table_counts", record.table_counts),

@@ -55,6 +55,9 @@ def test_backup_writes_file_and_manifest_atomically(backup_dir, hotel_data):
     assert manifest["vendor"] == "postgresql"
     assert manifest["app_version"]
     assert not list(backup_dir.glob(".tmp-*"))
+    # they hold guests' personal data: readable by the owner only
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert record.manifest_path.stat().st_mode & 0o777 == 0o600
 
 
 def test_backup_reports_progress(backup_dir):
