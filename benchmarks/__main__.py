@@ -157,6 +157,22 @@ def _flush_broker() -> None:
     redis.Redis.from_url(url).flushdb()
 
 
+def cmd_report(args) -> None:
+    """Render the Markdown again from the JSON of the last run (after a template change)."""
+    import json
+
+    from . import loadtest, report
+
+    for name, render in (
+        ("bench", report.bench_markdown),
+        ("loadtest", loadtest.loadtest_markdown),
+    ):
+        path = report.RESULTS_DIR / f"{name}.json"
+        if path.exists():
+            (report.RESULTS_DIR / f"{name}.md").write_text(render(json.loads(path.read_text())))
+            print(f"Rendered {name}.md from {path}", file=sys.stderr)
+
+
 def cmd_all(args) -> dict:
     dataset = None if args.skip_build else cmd_build(args)
     return cmd_run(args, dataset=dataset)
@@ -205,6 +221,7 @@ def parser() -> argparse.ArgumentParser:
     build_args(a)
     run_args(a)
     a.add_argument("--skip-build", action="store_true")
+    sub.add_parser("report", help="render the Markdown results again from their JSON")
     lt = sub.add_parser("loadtest", help="HTTP load with gunicorn and locust")
     from .loadtest import add_arguments
 
@@ -214,6 +231,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "report":
+        cmd_report(args)
+        return 0
     if args.command == "loadtest":
         from .loadtest import main as loadtest_main
 

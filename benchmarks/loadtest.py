@@ -38,6 +38,8 @@ BIN = Path(sys.executable).parent
 REQUESTS_PER_TASK = (80 * 1 + 5 * 3 + 5 * 1) / 90
 # A rate is sustained when locust achieved this share of it.
 SUSTAINED_SHARE = 0.95
+# The step search goes no lower than this many requests a second.
+MIN_RATE = 2.0
 
 
 def add_arguments(p) -> None:
@@ -375,6 +377,9 @@ def main(args) -> int:
             steps = []
             rate = args.step_start
             best = None
+            # Up by the factor while a step holds; if the first one already
+            # fails, down by it instead until one holds (or MIN_RATE).
+            direction = 0
             for i in range(args.max_steps):
                 step = _run_locust(
                     procs,
@@ -388,10 +393,17 @@ def main(args) -> int:
                 step["sustained"] = _sustained(step, args.slo_ms)
                 _log(step)
                 steps.append(step)
-                if not step["sustained"]:
-                    break
-                best = step
-                rate *= args.step_factor
+                if step["sustained"]:
+                    best = step
+                    if direction < 0:
+                        break
+                    direction = 1
+                    rate *= args.step_factor
+                else:
+                    if direction > 0 or rate / args.step_factor < MIN_RATE:
+                        break
+                    direction = -1
+                    rate /= args.step_factor
             results["steps"] = steps
             results["highest_sustained"] = best
             results["slo_ms"] = args.slo_ms

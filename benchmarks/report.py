@@ -45,6 +45,9 @@ def machine() -> dict:
         "django": django.get_version(),
         "postgresql": pg,
         "git_commit": _git_commit(),
+        # The machine is shared: a load average well above the CPU count
+        # means other work competed with the run for the cores.
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
@@ -96,7 +99,25 @@ def machine_line(m: dict) -> str:
         f"{m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gb']} GB RAM, "
         f"PostgreSQL {m['postgresql']}, Python {m['python']}, Django {m['django']}"
         + (f", commit {m['git_commit']}" if m.get("git_commit") else "")
+        + (
+            f"; load average {m['load_average_1m']} when the run ended"
+            if m.get("load_average_1m") is not None
+            else ""
+        )
     )
+
+
+ROW_LABELS = {
+    "hotel": "hotels",
+    "room_type": "room types",
+    "room": "rooms",
+    "amenity": "amenities",
+    "guest": "guests",
+    "room_inventory": "inventory nights",
+    "booking": "bookings",
+    "booking_night": "booking nights",
+    "booking_event": "booking events",
+}
 
 
 def bench_markdown(data: dict) -> str:
@@ -111,7 +132,7 @@ def bench_markdown(data: dict) -> str:
         rows = ds["rows"]
         lines += [
             "Dataset: "
-            + ", ".join(f"{n:,} {name.replace('_', ' ')}" for name, n in rows.items())
+            + ", ".join(f"{n:,} {ROW_LABELS.get(name, name)}" for name, n in rows.items())
             + f"; inventory {ds['inventory_start']} to {ds['inventory_end']}; "
             f"built in {ds['seconds']:.0f} s.",
             "",
