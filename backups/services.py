@@ -25,6 +25,8 @@ from django.core.management.color import no_style
 from django.db import connections, transaction
 from django.utils import timezone
 
+from caching.api import invalidate
+from caching.signals import every_namespace
 from notifications.services import notify_staff
 
 from .engines import ENGINES, Engine, Progress, Snapshot, engine_for
@@ -461,6 +463,8 @@ def _backup_restore(*, backup: BackupRecord, progress: Progress, alias: str) -> 
     connection.close()
 
     _catalogue_put_back(catalogue, alias=alias)
+    # Every cached read describes the database that was just replaced.
+    invalidate(*every_namespace())
     progress(
         f"Restored backup {backup.file_name}; the list of backups is kept as it was; "
         f"the safety backup is {safety.file_name}"

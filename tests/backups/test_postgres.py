@@ -11,6 +11,7 @@ from backups.engines import PostgresEngine
 from backups.exceptions import BackupError, BackupUnavailable
 from backups.models import BackupRecord
 from backups.services import backup_create, backup_restore, backup_verify, file_sha256
+from caching.api import namespace_version
 from hotel.models import Hotel
 from notifications.models import Notification
 
@@ -173,6 +174,7 @@ def test_restore_brings_back_the_data_and_keeps_a_safety_backup(backup_dir, hote
     record = backup_verify(backup=backup_create())
     Group.objects.create(name="after the backup")
     assert Group.objects.count() == 1
+    catalogue_version = namespace_version("catalogue")
 
     # when
     safety = backup_restore(backup=record)
@@ -189,6 +191,8 @@ def test_restore_brings_back_the_data_and_keeps_a_safety_backup(backup_dir, hote
     }
     # and the id sequence was moved past them, so the next backup gets a new id
     assert backup_create().pk > safety.pk
+    # and nothing cached from the replaced database is served any more
+    assert namespace_version("catalogue") > catalogue_version
 
 
 def test_restore_refuses_a_file_whose_checksum_does_not_match(backup_dir, hotel_data):
