@@ -505,3 +505,51 @@ def hotel_calendar(
         load,
         ttl=STAFF_CALENDAR_TTL,
     )
+
+
+SEARCH_SORTS = {
+    "price": lambda h: (h.cheapest is None, h.cheapest or 0, h.hotel.name),
+    "-price": lambda h: (h.cheapest is None, -(h.cheapest or 0), h.hotel.name),
+    "-stars": lambda h: (-h.hotel.stars, h.cheapest is None, h.cheapest or 0, h.hotel.name),
+    "name": lambda h: (h.hotel.name.lower(),),
+}
+
+
+def search_hotels(
+    *,
+    q: str,
+    check_in: date,
+    check_out: date,
+    adults: int,
+    children: int = 0,
+    stars: list[int] | None = None,
+    amenities: list[str] | None = None,
+    sort: str = "price",
+) -> list[HotelAvailability]:
+    """Hotels whose city or name matches ``q``, with availability, filtered and sorted.
+
+    A query naming one city (or hotels of one city) reads that city's cached
+    results and filters them; hotel names spread over several cities are
+    computed in the same fixed number of queries, uncached. Hotels where
+    nothing is bookable sort after those where something is.
+    """
+    matches = list(
+        Hotel.objects.filter(is_active=True)
+        .filter(Q(city__iexact=q) | Q(city__istartswith=q) | Q(name__icontains=q))
+        .values_list("pk", "city")
+    )
+    if not matches:
+        return []
+    ids = {pk for pk, _city in matches}
+    cities = {city.lower() for _pk, city in matches}
+    stay = {"check_in": check_in, "check_out": check_out, "adults": adults, "children": children}
+    if len(cities) == 1:
+        results = [h for h in city_availability(city=cities.pop(), **stay) if h.hotel.pk in ids]
+    else:
+        results = hotels_availability(hotel_ids=sorted(ids), **stay)
+    if stars:
+        results = [h for h in results if h.hotel.stars in set(stars)]
+    if amenities:
+        wanted = set(amenities)
+        results = [h for h in results if wanted <= h.amenity_slugs]
+    return sorted(results, key=SEARCH_SORTS.get(sort, SEARCH_SORTS["price"]))

@@ -1,0 +1,182 @@
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from inventory.services import inventory_generate
+from tests.factories import (
+    AmenityFactory,
+    HotelFactory,
+    RoomFactory,
+    RoomInventoryFactory,
+    RoomTypeFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _search(client, **params):
+    return client.get(reverse("inventory:search"), params)
+
+
+def _stay(future, nights=2, **extra):
+    return {
+        "check_in": future.isoformat(),
+        "check_out": (future + timedelta(days=nights)).isoformat(),
+        "adults": 2,
+        "children": 0,
+        **extra,
+    }
+
+
+def _stocked(hotel, future, nights=5, **kwargs):
+    room_type = RoomTypeFactory(hotel=hotel, **kwargs)
+    RoomFactory.create_batch(2, room_type=room_type)
+    inventory_generate(room_type=room_type, start=future, end=future + timedelta(days=nights))
+    return room_type
+
+
+def test_search_lists_bookable_rooms_with_price_and_a_book_form(client, future):
+    room_type = _stocked(HotelFactory(city="Lisbon", name="Casa Azul"), future)
+
+    response = _search(client, q="lisbon", **_stay(future))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Casa Azul" in body
+    assert "€200.00" in body
+    assert f'action="{reverse("bookings:hold")}"' in body
+    assert f'name="room_type" value="{room_type.pk}"' in body
+    assert 'name="csrfmiddlewaretoken"' in body
+
+
+def test_search_shows_sold_out_rooms_with_their_reason(client, future):
+    room_type = _stocked(HotelFactory(city="Porto"), future)
+    room_type.inventory.filter(date=future + timedelta(days=1)).update(sold=2)
+
+    response = _search(client, q="Porto", **_stay(future))
+
+    night = future + timedelta(days=1)
+    assert f"Sold out on {night:%a} {night.day} {night:%b}" in response.content.decode()
+    assert 'name="room_type"' not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"check_in": "2020-01-01", "check_out": "2020-01-03"}, "Check-in cannot be in the past."),
+        ({"check_out": "SAME"}, "Check-out must be after check-in."),
+        ({"check_out": "FAR"}, "A stay can be at most 30 nights."),
+        ({"check_in": "tomorrow"}, "Enter the check-in date as YYYY-MM-DD."),
+        ({"q": ""}, "Enter a city or a hotel name."),
+        ({"adults": 9}, "No room takes 9 adults"),
+        ({"stars": 7}, "Choose stars between 1 and 5."),
+        ({"amenities": "jacuzzi"}, "jacuzzi is not an amenity we know."),
+    ],
+)
+def test_search_bad_input_re_renders_with_a_message(client, future, params, message):
+    _stocked(HotelFactory(city="Lisbon"), future)
+    query = {"q": "Lisbon", **_stay(future), **params}
+    if query["check_out"] == "SAME":
+        query["check_out"] = query["check_in"]
+    if query["check_out"] == "FAR":
+        query["check_out"] = (future + timedelta(days=31)).isoformat()
+
+    response = _search(client, **query)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_search_without_parameters_shows_the_empty_form(client):
+    response = client.get(reverse("inventory:search"))
+
+    assert response.status_code == 200
+    assert "errorlist" not in response.content.decode()
+
+
+def test_search_filters_by_stars_and_amenities_and_sorts_by_price(client, future):
+    pool = AmenityFactory(slug="pool", name="Pool")
+    cheap = HotelFactory(city="Faro", name="Cheap", stars=3)
+    dear = HotelFactory(city="Faro", name="Dear", stars=5)
+    dear.amenities.add(pool)
+    _stocked(cheap, future, base_price=Decimal("50.00"))
+    _stocked(dear, future, base_price=Decimal("300.00"))
+
+    by_price = _search(client, q="Faro", **_stay(future)).context["page"].object_list
+    by_stars = _search(client, q="Faro", sort="-stars", **_stay(future)).context["page"].object_list
+    with_pool = _search(client, q="Faro", amenities="pool", **_stay(future)).context["page"]
+    three = _search(client, q="Faro", stars=3, **_stay(future)).context["page"]
+
+    assert [h.hotel.name for h in by_price] == ["Cheap", "Dear"]
+    assert [h.hotel.name for h in by_stars] == ["Dear", "Cheap"]
+    assert [h.hotel.name for h in with_pool] == ["Dear"]
+    assert [h.hotel.name for h in three] == ["Cheap"]
+
+
+def test_search_paginates_and_keeps_the_query(client, future):
+    for i in range(12):
+        _stocked(HotelFactory(city="Braga", name=f"Braga {i:02}"), future)
+
+    first = _search(client, q="Braga", **_stay(future))
+    second = _search(client, q="Braga", page=2, **_stay(future))
+
+    assert len(first.context["page"].object_list) == 10
+    assert len(second.context["page"].object_list) == 2
+    assert "q=Braga" in first.content.decode() and "page=2" in first.content.decode()
+
+
+@pytest.mark.parametrize("hotels", [1, 8])
+def test_search_query_count_does_not_grow_with_hotels(
+    client, future, hotels, django_assert_max_num_queries
+):
+    for _ in range(hotels):
+        _stocked(HotelFactory(city="Evora"), future)
+    # Warm the session, amenity choices and largest-room caches alike for both sizes.
+    _search(client, q="Evora", **_stay(future, nights=1))
+
+    with django_assert_max_num_queries(8):
+        response = _search(client, q="Evora", **_stay(future))
+
+    assert len(response.context["page"].object_list) == hotels
+
+
+def test_room_type_page_shows_a_60_day_calendar(client):
+    today = date.today()
+    room_type = _stocked(HotelFactory(timezone="UTC"), today, nights=60)
+    room_type.inventory.filter(date=today + timedelta(days=3)).update(sold=2)
+
+    response = client.get(room_type.get_absolute_url())
+
+    assert response.status_code == 200
+    days = response.context["days"]
+    assert len(days) == 60
+    assert days[3].free == 0 and days[4].free == 2
+    body = response.content.decode()
+    assert "Sold out" in body and "€100.00" in body
+
+
+def test_room_type_page_quotes_a_stay_with_a_book_form(client, future):
+    room_type = _stocked(HotelFactory(), future)
+
+    response = client.get(room_type.get_absolute_url(), _stay(future, nights=3))
+
+    assert response.status_code == 200
+    assert response.context["option"].total == Decimal("300.00")
+    assert f'action="{reverse("bookings:hold")}"' in response.content.decode()
+
+
+def test_room_type_page_refuses_bad_dates_with_a_message(client, future):
+    room_type = _stocked(HotelFactory(), future)
+
+    response = client.get(room_type.get_absolute_url(), _stay(future, nights=0))
+
+    assert response.status_code == 400
+    assert "Check-out must be after check-in." in response.content.decode()
+
+
+def test_unknown_or_inactive_room_type_is_404(client):
+    room_type = RoomInventoryFactory(room_type__is_active=False).room_type
+
+    assert client.get(room_type.get_absolute_url()).status_code == 404
