@@ -380,3 +380,28 @@ def inventory_set(
         )
     _after_hotel_change(hotel=hotel)
     return len(rows)
+
+
+def pricing_rules_changed(
+    *, hotel: Hotel, start: date | None = None, end: date | None = None
+) -> int:
+    """Reprice a hotel's nights after a rule or base price changed; return the nights changed.
+
+    Only nights from yesterday to the end of the rolling window are repriced:
+    past nights are history (bookings keep their own price snapshot), and
+    nights beyond the window get rule prices when they are generated.
+    """
+    today = timezone.now().date()
+    first = max(start or today, today - timedelta(days=1))
+    last = min(
+        end or today + timedelta(days=settings.INVENTORY_WINDOW_DAYS + 1),
+        today + timedelta(days=settings.INVENTORY_WINDOW_DAYS + 1),
+    )
+    if last <= first:
+        return 0
+    return inventory_reprice(hotel=hotel, start=first, end=last)
+
+
+def occupancy_supplement_changed(*, room_type: RoomType) -> None:
+    """Drop cached quotes of the room type's hotel: supplements are added at quote time."""
+    _after_hotel_change(hotel=room_type.hotel)

@@ -207,6 +207,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Holds are released lazily before any new hold on their nights; this only
     # gives lapsed holds' rooms back to search results sooner.
     "bookings-expire-holds": {"task": "bookings.expire_holds", "schedule": 60.0},
+    # Daily: extends the rolling inventory window by the night now in reach;
+    # idempotent, so a missed or repeated run does no harm.
+    "inventory-keep-window": {
+        "task": "inventory.keep_window",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 # --- Email ------------------------------------------------------------------

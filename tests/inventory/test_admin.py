@@ -1,0 +1,186 @@
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from inventory.models import Adjustment, RoomInventory
+from inventory.services import inventory_generate
+from tests.factories import HotelFactory, RoomFactory, RoomInventoryFactory, RoomTypeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stocked():
+    today = date.today()
+    room_type = RoomTypeFactory(name="Double")
+    RoomFactory.create_batch(4, room_type=room_type)
+    inventory_generate(room_type=room_type, start=today, end=today + timedelta(days=30))
+    return room_type
+
+
+@pytest.mark.parametrize("weeks", [2, 4])
+def test_staff_calendar_renders_room_types_by_dates(staff_client, stocked, weeks):
+    stocked.inventory.filter(date=date.today()).update(sold=3)
+
+    response = staff_client.get(
+        reverse("admin:inventory_roominventory_calendar"),
+        {"hotel": stocked.hotel_id, "weeks": weeks},
+    )
+
+    assert response.status_code == 200
+    calendar = response.context["calendar"]
+    assert len(calendar.days) == 7 * weeks
+    [(room_type, days)] = calendar.rows
+    assert room_type == stocked
+    assert (days[0].free, days[0].total, days[0].level) == (1, 4, "mid")
+    body = response.content.decode()
+    assert "1/4" in body and "Double" in body and "Next →" in body
+
+
+def test_staff_calendar_survives_bad_parameters(staff_client, stocked):
+    response = staff_client.get(
+        reverse("admin:inventory_roominventory_calendar"),
+        {"hotel": "nope", "start": "yesterday", "weeks": "many"},
+    )
+
+    assert response.status_code == 200
+    assert len(response.context["calendar"].days) == 14
+
+
+def test_calendar_is_for_staff_only(client, stocked):
+    response = client.get(reverse("admin:inventory_roominventory_calendar"))
+
+    assert response.status_code == 302
+
+
+def _bulk(staff_client, room_type, **fields):
+    today = date.today()
+    data = {
+        "hotel": room_type.hotel_id,
+        "room_types": [room_type.pk],
+        "start": today.isoformat(),
+        "last": (today + timedelta(days=6)).isoformat(),
+        **fields,
+    }
+    return staff_client.post(reverse("admin:inventory_roominventory_bulk_edit"), data)
+
+
+def test_bulk_edit_applies_through_inventory_set(staff_client, stocked):
+    response = _bulk(staff_client, stocked, total=2, stop_sell="yes", price="120.00")
+
+    assert response.status_code == 302
+    edited = RoomInventory.objects.filter(
+        room_type=stocked, date__lte=date.today() + timedelta(days=6)
+    )
+    assert set(edited.values_list("total", "stop_sell", "price", "price_overridden")) == {
+        (2, True, Decimal("120.00"), True)
+    }
+    assert RoomInventory.objects.filter(room_type=stocked, total=4).count() == 23
+
+
+def test_bulk_edit_refusal_shows_the_nights_and_writes_nothing(staff_client, stocked):
+    night = date.today() + timedelta(days=2)
+    stocked.inventory.filter(date=night).update(sold=3)
+
+    response = _bulk(staff_client, stocked, total=1, stop_sell="yes")
+
+    assert response.status_code == 400
+    assert f"Double on {night:%a %d %b %Y}" in response.content.decode()
+    assert not RoomInventory.objects.filter(stop_sell=True).exists()
+    assert set(RoomInventory.objects.values_list("total", flat=True)) == {4}
+
+
+def test_bulk_edit_refuses_room_types_of_another_hotel(staff_client, stocked):
+    other = RoomTypeFactory(hotel=HotelFactory())
+
+    response = staff_client.post(
+        reverse("admin:inventory_roominventory_bulk_edit"),
+        {
+            "hotel": stocked.hotel_id,
+            "room_types": [stocked.pk, other.pk],
+            "start": date.today().isoformat(),
+            "last": date.today().isoformat(),
+            "stop_sell": "yes",
+        },
+    )
+
+    assert response.status_code == 400
+    assert not RoomInventory.objects.filter(stop_sell=True).exists()
+
+
+def test_changelist_filters_by_hotel(staff_client, stocked):
+    RoomInventoryFactory(room_type=RoomTypeFactory(name="Elsewhere"))
+
+    response = staff_client.get(
+        reverse("admin:inventory_roominventory_changelist"),
+        {"room_type__hotel__id__exact": stocked.hotel_id},
+    )
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 30
+
+
+def test_changing_one_night_cannot_put_total_below_sold(staff_client, stocked):
+    row = stocked.inventory.order_by("date").first()
+    RoomInventory.objects.filter(pk=row.pk).update(sold=3)
+    url = reverse("admin:inventory_roominventory_change", args=[row.pk])
+
+    response = staff_client.post(
+        url, {"total": 2, "price": "100.00", "min_stay": 1, "max_stay": ""}
+    )
+
+    assert response.status_code == 200
+    assert "3 rooms are already sold" in response.content.decode()
+    row.refresh_from_db()
+    assert row.total == 4
+
+
+def test_changing_one_night_goes_through_the_service(staff_client, stocked):
+    row = stocked.inventory.order_by("date").first()
+    url = reverse("admin:inventory_roominventory_change", args=[row.pk])
+
+    response = staff_client.post(
+        url, {"total": 3, "price": "90.00", "min_stay": 2, "max_stay": "", "stop_sell": "on"}
+    )
+
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert (row.total, row.price, row.price_overridden, row.min_stay, row.stop_sell) == (
+        3,
+        Decimal("90.00"),
+        True,
+        2,
+        True,
+    )
+
+
+def test_saving_a_season_in_admin_reprices_its_nights(staff_client, stocked):
+    today = date.today()
+
+    response = staff_client.post(
+        reverse("admin:inventory_season_add"),
+        {
+            "hotel": stocked.hotel_id,
+            "room_type": "",
+            "name": "Summer",
+            "adjustment": Adjustment.PERCENT,
+            "value": "50",
+            "priority": 0,
+            "start_date": (today + timedelta(days=5)).isoformat(),
+            "end_date": (today + timedelta(days=6)).isoformat(),
+        },
+    )
+
+    assert response.status_code == 302
+    prices = dict(stocked.inventory.values_list("date", "price"))
+    assert prices[today + timedelta(days=5)] == Decimal("150.00")
+    assert prices[today + timedelta(days=7)] == Decimal("100.00")
+
+
+def test_changing_a_base_price_reprices_future_nights(stocked):
+    stocked.base_price = Decimal("80.00")
+    stocked.save()
+
+    assert set(stocked.inventory.values_list("price", flat=True)) == {Decimal("80.00")}
