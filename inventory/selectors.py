@@ -420,7 +420,10 @@ def _calendar_rows(
 ) -> dict[int, list[CalendarDay]]:
     rows = RoomInventory.objects.filter(
         room_type_id__in=room_type_ids, date__gte=start, date__lt=start + timedelta(days=days)
-    ).values_list(
+    )
+    # No ORDER BY: the model's default ordering would join hotel and room
+    # type only to sort rows that are looked up by key below.
+    rows = rows.order_by().values_list(
         "room_type_id",
         "date",
         "total",
