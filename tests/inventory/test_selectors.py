@@ -187,3 +187,50 @@ def test_hotels_availability_query_count_does_not_grow_with_hotels(
         )
 
     assert len(result) == many and all(h.bookable for h in result)
+
+
+def test_cached_availability_is_refreshed_after_an_inventory_write_commits(
+    future, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    from inventory.services import inventory_set
+
+    room_type = RoomTypeFactory()
+    _nights(room_type, future, 2, total=3)
+    stay = {"check_in": future, "check_out": future + timedelta(days=2), "adults": 2}
+    [before] = hotel_availability(hotel=room_type.hotel, **stay)
+    with django_assert_num_queries(0):
+        hotel_availability(hotel=room_type.hotel, **stay)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        inventory_set(room_type=room_type, start=future, end=future + timedelta(days=1), total=1)
+
+    [after] = hotel_availability(hotel=room_type.hotel, **stay)
+    assert (before.rooms_free, after.rooms_free) == (3, 1)
+
+
+def test_city_results_are_cached_as_plain_data(future):
+    import pickle
+
+    _nights(RoomTypeFactory(hotel=HotelFactory(city="Coimbra")), future, 2)
+    stay = {"check_in": future, "check_out": future + timedelta(days=2), "adults": 2}
+
+    first = city_availability(city="Coimbra", **stay)
+    again = city_availability(city="coimbra", **stay)
+
+    # The cache pickles the value; it must round-trip without querysets.
+    assert pickle.loads(pickle.dumps(first))[0].room_types[0].total == Decimal("200.00")  # noqa: S301
+    assert again[0].hotel == first[0].hotel
+
+
+def test_search_by_hotel_name_spans_cities(future):
+    from inventory.selectors import search_hotels
+
+    for city in ("Lisbon", "Porto"):
+        _nights(RoomTypeFactory(hotel=HotelFactory(city=city, name=f"Grand {city}")), future, 2)
+    _nights(RoomTypeFactory(hotel=HotelFactory(city="Porto", name="Small")), future, 2)
+
+    results = search_hotels(
+        q="grand", check_in=future, check_out=future + timedelta(days=2), adults=2, sort="name"
+    )
+
+    assert [h.hotel.name for h in results] == ["Grand Lisbon", "Grand Porto"]
