@@ -160,8 +160,11 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 # Without a broker tasks run in the calling process, so the embedded default
-# needs no worker.
+# needs no worker; the in-memory transport keeps anything that still opens a
+# broker connection from reaching for an AMQP server on localhost.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if not CELERY_BROKER_URL:
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
