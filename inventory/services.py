@@ -107,7 +107,7 @@ def _after_inventory_change(*, room_type: RoomType) -> None:
 
 def availability_namespaces(*, hotel) -> list[str]:
     """The cache namespaces that a change to a hotel's inventory makes stale."""
-    return [f"availability:hotel:{hotel.pk}", f"availability:city:{hotel.city.lower()}"]
+    return [f"availability:hotel:{hotel.pk}", f"availability:city:{hotel.city.strip().lower()}"]
 
 
 def _check_range(start: date, end: date, *, limit: int | None = None) -> None:
