@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hotel.models import Room, RoomType
-from inventory.exceptions import SoldOut
+from inventory.exceptions import SoldOut, StayRestricted
 from inventory.pricing import night_prices
 from inventory.services import inventory_release, inventory_take
 from notifications.services import notify_booking_event
@@ -278,6 +278,8 @@ def _hold_once(
         rows = inventory_take(room_type=room_type, check_in=check_in, check_out=check_out)
     except SoldOut as exc:
         raise StayNotAvailable(exc.nights) from exc
+    except StayRestricted as exc:
+        raise BookingError(str(exc)) from exc
     prices = night_prices(room_type=room_type, nights=rows, adults=adults, children=children)
     if guest is not None:
         guest_name = guest_name or guest.get_full_name()

@@ -16,3 +16,7 @@ class SoldOut(InventoryError):
             _("No room is left on %(nights)s.")
             % {"nights": ", ".join(f"{n:%a %d %b %Y}" for n in self.nights)}
         )
+
+
+class StayRestricted(InventoryError):
+    """The stay breaks a restriction staff set on its nights (minimum stay, closed to arrival)."""

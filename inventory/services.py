@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 
 from hotel.models import Hotel, RoomType
 
-from .exceptions import InventoryError, SoldOut
+from .exceptions import InventoryError, SoldOut, StayRestricted
 from .models import RoomInventory
 from .pricing import HotelRules
 
@@ -65,6 +65,7 @@ def inventory_take(
     ]
     if unavailable:
         raise SoldOut(unavailable)
+    _check_restrictions(locked, check_in=check_in, check_out=check_out, room_type=room_type)
     updated = RoomInventory.objects.filter(
         room_type=room_type,
         date__gte=check_in,
@@ -80,6 +81,49 @@ def inventory_take(
         row.sold += rooms
     _after_inventory_change(room_type=room_type)
     return locked
+
+
+def _check_restrictions(
+    locked: list[RoomInventory], *, check_in: date, check_out: date, room_type: RoomType
+) -> None:
+    """Refuse a stay that the availability pages show as not bookable for its restrictions.
+
+    The same rules as inventory.selectors: the strictest minimum and maximum
+    stay over the nights, closed to arrival on the first night, closed to
+    departure on the check-out day. Without this a stale page or a crafted
+    POST would book round what staff closed.
+    """
+    n = len(locked)
+    min_stay = max(row.min_stay for row in locked)
+    max_stays = [row.max_stay for row in locked if row.max_stay is not None]
+    if min_stay > n:
+        raise StayRestricted(
+            ngettext(
+                "The minimum stay on these dates is %(n)d night.",
+                "The minimum stay on these dates is %(n)d nights.",
+                min_stay,
+            )
+            % {"n": min_stay}
+        )
+    if max_stays and min(max_stays) < n:
+        raise StayRestricted(
+            ngettext(
+                "The maximum stay on these dates is %(n)d night.",
+                "The maximum stay on these dates is %(n)d nights.",
+                min(max_stays),
+            )
+            % {"n": min(max_stays)}
+        )
+    if locked[0].closed_to_arrival:
+        raise StayRestricted(
+            _("Arrivals are closed on %(day)s.") % {"day": f"{check_in:%a %d %b %Y}"}
+        )
+    if RoomInventory.objects.filter(
+        room_type=room_type, date=check_out, closed_to_departure=True
+    ).exists():
+        raise StayRestricted(
+            _("Departures are closed on %(day)s.") % {"day": f"{check_out:%a %d %b %Y}"}
+        )
 
 
 def inventory_release(
