@@ -108,10 +108,11 @@ def _search_input(ctx: Context, rng: random.Random):
 
 
 def _search(ctx: Context, inp):
-    from inventory.selectors import city_availability
+    """What the search page runs for a city: its hotels with availability, sorted by price."""
+    from inventory.selectors import search_hotels
 
     city, check_in, check_out = inp
-    return city_availability(city=city, check_in=check_in, check_out=check_out, adults=2)
+    return search_hotels(q=city, check_in=check_in, check_out=check_out, adults=2)
 
 
 def _hotel_stay_input(ctx: Context, rng: random.Random):
