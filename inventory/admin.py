@@ -133,6 +133,14 @@ class RoomInventoryAdmin(admin.ModelAdmin):
         except ValueError:
             weeks = 2
         weeks = weeks if weeks in CALENDAR_WEEKS else 2
+        # The previous and next links step a page either way; a start at the
+        # ends of the calendar would overflow date arithmetic.
+        if (
+            not date.min + timedelta(days=7 * weeks)
+            <= start
+            <= date.max - timedelta(days=14 * weeks)
+        ):
+            start = today
         calendar = hotel_calendar(hotel=hotel, start=start, days=7 * weeks) if hotel else None
         context = {
             **self.admin_site.each_context(request),

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -38,13 +38,20 @@ class BulkEditForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Leave empty for every day."),
     )
-    total = forms.IntegerField(label=_("Rooms for sale"), min_value=0, required=False)
+    # Upper bounds: the columns' ranges on PostgreSQL (integer, smallint).
+    total = forms.IntegerField(
+        label=_("Rooms for sale"), min_value=0, max_value=2_147_483_647, required=False
+    )
     price = forms.DecimalField(
         label=_("Price"), min_value=0, max_digits=10, decimal_places=2, required=False
     )
     price_from_rules = forms.BooleanField(label=_("Back to the rule price"), required=False)
-    min_stay = forms.IntegerField(label=_("Minimum stay"), min_value=1, required=False)
-    max_stay = forms.IntegerField(label=_("Maximum stay"), min_value=1, required=False)
+    min_stay = forms.IntegerField(
+        label=_("Minimum stay"), min_value=1, max_value=32767, required=False
+    )
+    max_stay = forms.IntegerField(
+        label=_("Maximum stay"), min_value=1, max_value=32767, required=False
+    )
     clear_max_stay = forms.BooleanField(label=_("Remove the maximum stay"), required=False)
     closed_to_arrival = forms.ChoiceField(choices=TRI_STATE, required=False)
     closed_to_departure = forms.ChoiceField(choices=TRI_STATE, required=False)
@@ -59,7 +66,9 @@ class BulkEditForm(forms.Form):
             )
         start, last = cleaned.get("start"), cleaned.get("last")
         if start and last:
-            if last < start:
+            if last >= date.max:
+                self.add_error("last", _("Enter a real last day."))
+            elif last < start:
                 self.add_error("last", _("The last day must not be before the first."))
             elif (last - start).days >= MAX_EDIT_NIGHTS:
                 self.add_error(

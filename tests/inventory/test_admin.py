@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from inventory.models import Adjustment, RoomInventory
 from inventory.services import inventory_generate
@@ -184,3 +185,39 @@ def test_changing_a_base_price_reprices_future_nights(stocked):
     stocked.save()
 
     assert set(stocked.inventory.values_list("price", flat=True)) == {Decimal("80.00")}
+
+
+@pytest.mark.parametrize("start", ["9999-12-31", "0001-01-01"])
+def test_staff_calendar_at_the_ends_of_the_calendar_shows_today(staff_client, stocked, start):
+    response = staff_client.get(
+        reverse("admin:inventory_roominventory_calendar"),
+        {"hotel": stocked.hotel_id, "start": start},
+    )
+
+    assert response.status_code == 200
+    assert response.context["calendar"].days[0] == timezone.now().date()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"start": "9999-12-30", "last": "9999-12-31", "stop_sell": "yes"}, "last"),
+        ({"total": "99999999999"}, "total"),
+        ({"min_stay": "99999"}, "min_stay"),
+        ({"max_stay": "99999"}, "max_stay"),
+    ],
+)
+def test_bulk_edit_out_of_range_values_are_form_errors(staff_client, stocked, changes, field):
+    today = date.today()
+    data = {
+        "hotel": stocked.hotel_id,
+        "room_types": [stocked.pk],
+        "start": today.isoformat(),
+        "last": (today + timedelta(days=2)).isoformat(),
+        **changes,
+    }
+
+    response = staff_client.post(reverse("admin:inventory_roominventory_bulk_edit"), data)
+
+    assert response.status_code == 400
+    assert field in response.context["form"].errors
