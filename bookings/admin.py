@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -325,7 +325,7 @@ class BookingAdmin(admin.ModelAdmin):
         )
         hotel = None
         hotel_id = request.GET.get("hotel") or request.POST.get("hotel")
-        if hotel_id and hotel_id.isdigit():
+        if hotel_id and hotel_id.isdecimal():
             hotel = next((h for h in hotels if h.pk == int(hotel_id)), None)
         elif len(hotels) == 1:
             hotel = hotels[0]
@@ -333,7 +333,10 @@ class BookingAdmin(admin.ModelAdmin):
             if not self.has_change_permission(request):
                 raise PermissionDenied
             operation = self.TODAY_OPERATIONS.get(request.POST.get("op", ""))
-            booking = get_object_or_404(Booking, pk=request.POST.get("booking", 0))
+            booking_id = request.POST.get("booking", "")
+            if not booking_id.isdecimal():
+                raise Http404(_("No such booking."))
+            booking = get_object_or_404(Booking, pk=booking_id)
             if operation is None:
                 self.message_user(request, _("Unknown operation."), messages.ERROR)
             else:

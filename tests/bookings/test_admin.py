@@ -232,3 +232,18 @@ def test_audit_trail_is_read_only_in_admin(staff_client, room_type, arrival):
     assert page.status_code == 200
     assert booking.reference in page.content.decode()
     assert staff_client.get(reverse("admin:bookings_bookingevent_add")).status_code == 403
+
+
+@pytest.mark.parametrize("booking_id", ["zz", "²", ""])
+def test_today_page_answers_a_malformed_booking_id_with_404(staff_client, booking_id):
+    response = staff_client.post(
+        reverse("admin:bookings_booking_today"), {"op": "check_in", "booking": booking_id}
+    )
+
+    assert response.status_code == 404
+
+
+def test_today_page_ignores_a_malformed_hotel_id(staff_client):
+    response = staff_client.get(reverse("admin:bookings_booking_today"), {"hotel": "²"})
+
+    assert response.status_code == 200
