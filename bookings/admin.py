@@ -33,6 +33,10 @@ class BookingNightInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def get_queryset(self, request):
+        # Each row's __str__ names the booking's reference: one query per night without this.
+        return super().get_queryset(request).select_related("booking")
+
 
 class BookingEventInline(admin.TabularInline):
     model = BookingEvent
@@ -46,7 +50,7 @@ class BookingEventInline(admin.TabularInline):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("by")
+        return super().get_queryset(request).select_related("by", "booking")
 
 
 def _run(modeladmin, request, queryset: QuerySet[Booking], verb: str, call) -> None:

@@ -130,6 +130,7 @@ class RoomTypeAdmin(admin.ModelAdmin):
 class RoomAdmin(admin.ModelAdmin):
     list_display = ["number", "hotel", "room_type", "floor", "is_active"]
     list_filter = ["is_active", "hotel", "room_type"]
-    list_select_related = ["hotel", "room_type"]
+    # A room type's name shows its hotel's: without room_type__hotel that was a query per row.
+    list_select_related = ["hotel", "room_type__hotel"]
     search_fields = ["number", "hotel__name", "room_type__name"]
     autocomplete_fields = ["hotel", "room_type"]

@@ -247,3 +247,20 @@ def test_today_page_ignores_a_malformed_hotel_id(staff_client):
     response = staff_client.get(reverse("admin:bookings_booking_today"), {"hotel": "²"})
 
     assert response.status_code == 200
+
+
+def test_change_page_costs_the_same_queries_for_2_and_12_nights(
+    staff_client, room_type, arrival, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    short = confirmed(room_type, arrival, nights=2)
+    long = confirmed(room_type, arrival + timedelta(days=3), nights=12)
+    with CaptureQueriesContext(connection) as two:
+        url = reverse("admin:bookings_booking_change", args=[short.pk])
+        assert staff_client.get(url).status_code == 200
+
+    with django_assert_num_queries(len(two.captured_queries)):
+        url = reverse("admin:bookings_booking_change", args=[long.pk])
+        assert staff_client.get(url).status_code == 200

@@ -94,3 +94,22 @@ def test_a_duplicate_room_number_inline_is_refused_with_a_message(staff_client, 
     assert response.status_code == 200
     assert f"Room {room.number} already exists in this hotel." in response.content.decode()
     assert Room.objects.filter(number=room.number).count() == 1
+
+
+def test_room_changelist_costs_the_same_queries_for_2_and_12_rooms(
+    staff_client, room, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    RoomFactory(room_type=room.room_type, hotel=room.hotel, number="2")
+    url = reverse("admin:hotel_room_changelist")
+    with CaptureQueriesContext(connection) as two:
+        assert staff_client.get(url).status_code == 200
+    for n in range(10):
+        RoomFactory(room_type=room.room_type, hotel=room.hotel, number=str(100 + n))
+
+    with django_assert_num_queries(len(two.captured_queries)):
+        response = staff_client.get(url)
+
+    assert len(response.context["cl"].result_list) == 12
