@@ -14,6 +14,14 @@ class AmenityAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+class RoomTypeListFilter(admin.RelatedFieldListFilter):
+    """Room type choices in one query: a room type's label names its hotel."""
+
+    def field_choices(self, field, request, model_admin):
+        room_types = RoomType.objects.select_related("hotel").order_by("hotel__name", "name")
+        return [(rt.pk, str(rt)) for rt in room_types]
+
+
 class RoomTypeInline(admin.TabularInline):
     model = RoomType
     extra = 0
@@ -28,6 +36,9 @@ class RoomTypeInline(admin.TabularInline):
     ]
     prepopulated_fields = {"slug": ["name"]}
     show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("hotel")
 
 
 class RoomInlineFormSet(BaseInlineFormSet):
@@ -63,6 +74,9 @@ class RoomInline(admin.TabularInline):
     extra = 0
     fields = ["number", "floor", "is_active", "notes"]
     fk_name = "room_type"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("hotel", "room_type__hotel")
 
 
 @admin.register(Hotel)
@@ -129,7 +143,7 @@ class RoomTypeAdmin(admin.ModelAdmin):
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
     list_display = ["number", "hotel", "room_type", "floor", "is_active"]
-    list_filter = ["is_active", "hotel", "room_type"]
+    list_filter = ["is_active", "hotel", ("room_type", RoomTypeListFilter)]
     # A room type's name shows its hotel's: without room_type__hotel that was a query per row.
     list_select_related = ["hotel", "room_type__hotel"]
     search_fields = ["number", "hotel__name", "room_type__name"]

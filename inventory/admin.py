@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from hotel.admin import RoomTypeListFilter
 from hotel.models import Hotel
 
 from .admin_forms import BulkEditForm, RoomInventoryForm
@@ -44,7 +45,7 @@ class RoomInventoryAdmin(admin.ModelAdmin):
     ]
     list_filter = [
         ("room_type__hotel", admin.RelatedOnlyFieldListFilter),
-        ("room_type", admin.RelatedOnlyFieldListFilter),
+        ("room_type", RoomTypeListFilter),
         ("date", admin.DateFieldListFilter),
         "stop_sell",
         "closed_to_arrival",

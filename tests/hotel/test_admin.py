@@ -113,3 +113,31 @@ def test_room_changelist_costs_the_same_queries_for_2_and_12_rooms(
         response = staff_client.get(url)
 
     assert len(response.context["cl"].result_list) == 12
+
+
+@pytest.mark.parametrize("room_types", [1, 8])
+def test_room_changelist_filters_cost_the_same_for_1_and_8_room_types(
+    staff_client, django_assert_num_queries, room_types
+):
+    from tests.factories import RoomTypeFactory
+
+    for _ in range(room_types):
+        RoomFactory(room_type=RoomTypeFactory())
+    # session, user, count, page, filter choices: none per room type
+    with django_assert_num_queries(7):
+        response = staff_client.get(reverse("admin:hotel_room_changelist"))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("rooms", [1, 10])
+def test_room_type_page_costs_the_same_for_1_and_10_inline_rooms(
+    staff_client, django_assert_max_num_queries, rooms
+):
+    room = RoomFactory()
+    for _ in range(rooms - 1):
+        RoomFactory(room_type=room.room_type)
+    with django_assert_max_num_queries(9):
+        response = staff_client.get(
+            reverse("admin:hotel_roomtype_change", args=[room.room_type.pk])
+        )
+    assert response.status_code == 200
