@@ -102,10 +102,14 @@ def health(request):
         checks["backups"] = backup_health()
     degraded = any(check["status"] not in ("ok", "disabled") for check in checks.values())
     status = "down" if not database_ok else ("degraded" if degraded else "ok")
-    return JsonResponse(
-        {"status": status, "checks": checks, "cache_stats": cache_summary()},
-        status=200 if database_ok else 503,
-    )
+    body = {"status": status, "checks": checks}
+    # The probe is public; error texts and cache internals are for staff.
+    if settings.DEBUG or (database_ok and request.user.is_staff):
+        body["cache_stats"] = cache_summary()
+    else:
+        for check in checks.values():
+            check.pop("error", None)
+    return JsonResponse(body, status=200 if database_ok else 503)
 
 
 def _check_database() -> dict:

@@ -45,7 +45,14 @@ def test_health_is_degraded_until_a_backup_has_been_verified(client):
     assert body["status"] == "degraded"
 
 
-def test_health_shows_the_read_cache_statistics(client):
-    body = client.get(reverse("health")).json()
+def test_health_shows_staff_the_read_cache_statistics(staff_client):
+    body = staff_client.get(reverse("health")).json()
     assert body["cache_stats"]["backend_available"] is True
     assert "size" in body["cache_stats"]["local"]
+
+
+def test_health_hides_error_details_and_cache_internals_from_the_public(client):
+    with override_settings(CACHES=CLOSED_REDIS):
+        body = client.get(reverse("health")).json()
+    assert body["checks"]["cache"] == {"status": "error"}
+    assert "cache_stats" not in body
