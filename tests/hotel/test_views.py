@@ -203,3 +203,14 @@ def test_hotel_page_with_dates_says_why_a_room_type_cannot_be_booked(client):
     body = response.content.decode()
     assert "Sold out" in body
     assert f'name="room_type" value="{room_type.pk}"' not in body
+
+
+def test_money_is_formatted_in_the_hotels_currency():
+    from decimal import Decimal
+
+    from hotel.templatetags.hotel_tags import money
+
+    assert money(Decimal("1234.5"), "EUR") == "€1,234.50"
+    assert money(Decimal("99"), "GBP") == "£99.00"
+    assert money(Decimal("1500"), "JPY") == "JP¥1,500"
+    assert money(None, "EUR") == ""
