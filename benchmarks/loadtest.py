@@ -54,8 +54,8 @@ def add_arguments(p) -> None:
     # is judged on the fixed run.
     p.add_argument("--slo-ms", type=float, default=200, help="p95 a sustained step must stay under")
     p.add_argument("--target-p95-ms", type=float, default=50, help="the fixed run's p95 target")
-    p.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    p.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
+    p.add_argument("--workers", type=int, default=5, help="gunicorn worker processes")
+    p.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--scale", type=float, default=1.0, help="dataset scale if none is built yet")
     p.add_argument("--name", default="loadtest", help="results file name (no extension)")
