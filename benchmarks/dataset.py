@@ -40,6 +40,7 @@ from bookings.models import (
     BookingNight,
 )
 from bookings.policy import policy_snapshot
+from hotel import demo
 from hotel.models import Amenity, Hotel, Room, RoomType
 from inventory.models import RoomInventory
 
@@ -61,18 +62,8 @@ CITIES = [
     ("Vienna", "AT", "Europe/Vienna", "EUR"),
     ("Copenhagen", "DK", "Europe/Copenhagen", "DKK"),
 ]
-AMENITIES = [
-    ("Free Wi-Fi", "wifi"),
-    ("Breakfast", "breakfast"),
-    ("Air conditioning", "air-conditioning"),
-    ("Parking", "parking"),
-    ("Swimming pool", "pool"),
-    ("Gym", "gym"),
-    ("Spa", "spa"),
-    ("Restaurant", "restaurant"),
-    ("Bar", "bar"),
-    ("Pets allowed", "pets"),
-]
+# The demo catalogue's first ten amenities: the same names guests see in `make run`.
+AMENITIES = demo.AMENITIES[:10]
 # name, beds, max adults, max children, max occupancy, price factor
 ROOM_TYPES = [
     ("Single", "1 single bed", 1, 0, 1, Decimal("0.75")),
