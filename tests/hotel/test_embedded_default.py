@@ -1,6 +1,7 @@
 """The embedded default: with no environment the project runs on SQLite alone."""
 
 import json
+from datetime import date, timedelta
 
 from tests.servers import embedded_env, fetch, gunicorn, manage, runserver
 
@@ -15,15 +16,21 @@ def test_with_no_environment_the_server_starts_on_sqlite_and_serves_the_demo(tmp
     assert "staff / " in seed.stdout
 
     # when the server runs
+    check_in = date.today() + timedelta(days=30)
+    stay = f"check_in={check_in}&check_out={check_in + timedelta(days=3)}&adults=2"
     with runserver(env) as base:
         status, home = fetch(base + "/")
         health_status, health = fetch(base + "/health/")
+        search_status, search = fetch(f"{base}/search/?q=Lisbon&{stay}")
 
     # then the home page lists the demo cities and the health check is on SQLite
     assert status == 200
     assert "Lisbon" in home and "Porto" in home
     assert health_status == 200
     assert json.loads(health)["checks"]["database"]["vendor"] == "sqlite"
+    # and availability, aggregated in SQL, prices the demo stay on SQLite too
+    assert search_status == 200
+    assert "Alfama Riverside Hotel" in search and "€285.00" in search
 
 
 def test_health_answers_503_when_the_database_is_down(tmp_path):
