@@ -69,6 +69,16 @@ def _record(*, booking: Booking, by, from_status: str, to_status: str, reason: s
     )
 
 
+def _move(booking: Booking, *, to: str, by, reason: str, **changes) -> None:
+    """Move a locked booking to status ``to`` with the given field changes, and audit it."""
+    from_status = booking.status
+    booking.status = to
+    for name, value in changes.items():
+        setattr(booking, name, value)
+    booking.save(update_fields=["status", *changes, "updated_at"])
+    _record(booking=booking, by=by, from_status=from_status, to_status=to, reason=reason)
+
+
 def _lock(booking: Booking) -> Booking:
     """Re-read the booking under a row lock; only the booking row, never its hotel."""
     return (
@@ -109,11 +119,7 @@ def _release(booking: Booking) -> None:
 
 def _expire(booking: Booking, *, by=None, reason: str) -> None:
     _release(booking)
-    booking.status = Status.EXPIRED
-    booking.save(update_fields=["status", "updated_at"])
-    _record(
-        booking=booking, by=by, from_status=Status.HOLD, to_status=Status.EXPIRED, reason=reason
-    )
+    _move(booking, to=Status.EXPIRED, by=by, reason=reason)
 
 
 def _release_expired_holds(*, room_type: RoomType, check_in: date, check_out: date, now) -> int:
@@ -404,25 +410,14 @@ def booking_confirm(
         raise BookingError(_("Enter the guest's name and email address before confirming."))
     if not policy_accepted:
         raise BookingError(_("Accept the cancellation policy to confirm the booking."))
-    booking.status = Status.CONFIRMED
-    booking.confirmed_at = now
-    booking.policy_accepted_at = now
-    booking.hold_expires_at = None
-    booking.save(
-        update_fields=[
-            "status",
-            "confirmed_at",
-            "policy_accepted_at",
-            "hold_expires_at",
-            "updated_at",
-        ]
-    )
-    _record(
-        booking=booking,
+    _move(
+        booking,
+        to=Status.CONFIRMED,
         by=by,
-        from_status=Status.HOLD,
-        to_status=Status.CONFIRMED,
         reason="Confirmed.",
+        confirmed_at=now,
+        policy_accepted_at=now,
+        hold_expires_at=None,
     )
     notify_booking_event(booking=booking, event="confirmed")
     return booking
@@ -456,28 +451,22 @@ def booking_cancel(
     if waive_fee and not (actor is not None and actor.is_staff):
         raise BookingError(_("Only staff can waive a cancellation fee."))
     fee = Decimal("0.00") if waive_fee else cancellation_fee(booking, at=timezone.now())
-    from_status = booking.status
     _release(booking)
-    booking.status = Status.CANCELLED
-    booking.cancelled_at = timezone.now()
-    booking.cancellation_fee = fee
-    booking.hold_expires_at = None
-    booking.save(
-        update_fields=[
-            "status",
-            "cancelled_at",
-            "cancellation_fee",
-            "hold_expires_at",
-            "updated_at",
-        ]
-    )
     who = "staff" if actor is not None and actor.is_staff else "guest"
     why = f"Cancelled by {who}; fee {fee} {booking.currency}."
     if waive_fee:
         why = "Cancelled by staff; fee waived."
     if reason:
         why = f"{why} {reason}"
-    _record(booking=booking, by=by, from_status=from_status, to_status=Status.CANCELLED, reason=why)
+    _move(
+        booking,
+        to=Status.CANCELLED,
+        by=by,
+        reason=why,
+        cancelled_at=timezone.now(),
+        cancellation_fee=fee,
+        hold_expires_at=None,
+    )
     notify_booking_event(booking=booking, event="cancelled")
     return booking
 
@@ -522,15 +511,7 @@ def booking_check_in(*, booking: Booking, by: AbstractBaseUser | None = None) ->
             _("Booking %(ref)s departed on %(day)s; mark it as a no-show instead.")
             % {"ref": booking.reference, "day": f"{booking.check_out:%d %b %Y}"}
         )
-    booking.status = Status.CHECKED_IN
-    booking.save(update_fields=["status", "updated_at"])
-    _record(
-        booking=booking,
-        by=by,
-        from_status=Status.CONFIRMED,
-        to_status=Status.CHECKED_IN,
-        reason="Checked in.",
-    )
+    _move(booking, to=Status.CHECKED_IN, by=by, reason="Checked in.")
     return booking
 
 
@@ -540,15 +521,7 @@ def booking_check_out(*, booking: Booking, by: AbstractBaseUser | None = None) -
     booking = _lock(booking)
     if booking.status != Status.CHECKED_IN:
         raise _refuse(booking, _("checked out"))
-    booking.status = Status.CHECKED_OUT
-    booking.save(update_fields=["status", "updated_at"])
-    _record(
-        booking=booking,
-        by=by,
-        from_status=Status.CHECKED_IN,
-        to_status=Status.CHECKED_OUT,
-        reason="Checked out.",
-    )
+    _move(booking, to=Status.CHECKED_OUT, by=by, reason="Checked out.")
     return booking
 
 
@@ -567,15 +540,12 @@ def booking_mark_no_show(
         )
     _release(booking)
     fee = late_fee(booking)
-    booking.status = Status.NO_SHOW
-    booking.cancellation_fee = fee
-    booking.save(update_fields=["status", "cancellation_fee", "updated_at"])
-    _record(
-        booking=booking,
+    _move(
+        booking,
+        to=Status.NO_SHOW,
         by=by,
-        from_status=Status.CONFIRMED,
-        to_status=Status.NO_SHOW,
         reason=f"No-show; fee {fee} {booking.currency}. {reason}".strip(),
+        cancellation_fee=fee,
     )
     return booking
 
