@@ -230,8 +230,7 @@ class PriceRuleAdmin(admin.ModelAdmin):
         return pricing_rules_changed(hotel=rule.hotel, start=start, end=end)
 
 
-@admin.register(Season)
-class SeasonAdmin(PriceRuleAdmin):
+class DateRangeRuleAdmin(PriceRuleAdmin):
     list_display = [
         "name",
         "hotel",
@@ -245,19 +244,8 @@ class SeasonAdmin(PriceRuleAdmin):
     date_hierarchy = "start_date"
 
 
-@admin.register(SpecialDay)
-class SpecialDayAdmin(PriceRuleAdmin):
-    list_display = [
-        "name",
-        "hotel",
-        "room_type",
-        "start_date",
-        "end_date",
-        "adjustment",
-        "value",
-        "priority",
-    ]
-    date_hierarchy = "start_date"
+admin.site.register(Season, DateRangeRuleAdmin)
+admin.site.register(SpecialDay, DateRangeRuleAdmin)
 
 
 @admin.register(WeekdayRule)

@@ -141,24 +141,35 @@ class PriceRule(models.Model):
         ]
 
 
-class Season(PriceRule):
-    """A date range (both ends included) with its own price or a change to the base price."""
+class DateRangeRule(PriceRule):
+    """A rule over a range of nights, both ends included: seasons and special days."""
 
     start_date = models.DateField()
-    end_date = models.DateField(help_text=_("The last night of the season, included."))
+    end_date = models.DateField(help_text=_("The last night, included; same as start for one."))
 
     class Meta:
+        abstract = True
         ordering = ["hotel", "start_date"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(end_date__gte=F("start_date")), name="season_end_after_start"
-            ),
-            *PriceRule.value_constraints("season"),
-        ]
-        indexes = [models.Index(fields=["hotel", "end_date"], name="season_hotel_end")]
 
     def covers(self, night) -> bool:
         return self.start_date <= night <= self.end_date
+
+    @staticmethod
+    def range_constraints(prefix: str) -> list[models.CheckConstraint]:
+        return [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=F("start_date")), name=f"{prefix}_end_after_start"
+            ),
+            *PriceRule.value_constraints(prefix),
+        ]
+
+
+class Season(DateRangeRule):
+    """A date range with its own price or a change to the base price."""
+
+    class Meta(DateRangeRule.Meta):
+        constraints = DateRangeRule.range_constraints("season")
+        indexes = [models.Index(fields=["hotel", "end_date"], name="season_hotel_end")]
 
 
 class WeekdayRule(PriceRule):
@@ -187,24 +198,12 @@ class WeekdayRule(PriceRule):
         return night.weekday() in self.weekdays
 
 
-class SpecialDay(PriceRule):
-    """An event or holiday: one or more nights (both ends included) priced on their own."""
+class SpecialDay(DateRangeRule):
+    """An event or holiday: one or more nights priced on their own."""
 
-    start_date = models.DateField()
-    end_date = models.DateField(help_text=_("The last night, included; same as start for one."))
-
-    class Meta:
-        ordering = ["hotel", "start_date"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(end_date__gte=F("start_date")), name="specialday_end_after_start"
-            ),
-            *PriceRule.value_constraints("specialday"),
-        ]
+    class Meta(DateRangeRule.Meta):
+        constraints = DateRangeRule.range_constraints("specialday")
         indexes = [models.Index(fields=["hotel", "end_date"], name="specialday_hotel_end")]
-
-    def covers(self, night) -> bool:
-        return self.start_date <= night <= self.end_date
 
 
 class OccupancySupplement(models.Model):
