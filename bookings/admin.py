@@ -1,24 +1,28 @@
 """Staff operations on bookings. Every change calls a service; nothing edits a status by hand."""
 
+import csv
 from datetime import date
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from hotel.models import Hotel
 
 from . import selectors, services
 from .exceptions import BookingError, StayNotAvailable
-from .forms import PhoneBookingForm
+from .forms import OccupancyReportForm, PhoneBookingForm
 from .models import Booking, BookingEvent, BookingNight
+from .reports import occupancy_report, occupancy_report_csv_rows
 
 GUEST_FIELDS = ("guest_name", "guest_email", "guest_phone", "special_requests")
 
@@ -250,6 +254,11 @@ class BookingAdmin(admin.ModelAdmin):
             path(
                 "today/", self.admin_site.admin_view(self.today_view), name="bookings_booking_today"
             ),
+            path(
+                "report/",
+                self.admin_site.admin_view(self.report_view),
+                name="bookings_booking_report",
+            ),
         ]
         return own + super().get_urls()
 
@@ -258,6 +267,7 @@ class BookingAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             "phone_url": reverse("admin:bookings_booking_phone"),
             "today_url": reverse("admin:bookings_booking_today"),
+            "report_url": reverse("admin:bookings_booking_report"),
         }
         return super().changelist_view(request, extra_context)
 
@@ -374,6 +384,47 @@ class BookingAdmin(admin.ModelAdmin):
             "lists": lists,
         }
         return render(request, "admin/bookings/booking/today.html", context)
+
+    def report_view(self, request):
+        """Occupancy and revenue of one hotel by month for a year, on the page or as CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = OccupancyReportForm(
+            request.GET if "hotel" in request.GET or "year" in request.GET else None,
+            initial={"year": timezone.localdate().year},
+        )
+        report = None
+        if form.is_valid():
+            report = occupancy_report(
+                hotel=form.cleaned_data["hotel"], year=form.cleaned_data["year"]
+            )
+        if report is not None and request.GET.get("format") == "csv":
+            response = HttpResponse(content_type="text/csv; charset=utf-8")
+            filename = f"occupancy-{report.hotel.slug}-{report.year}.csv"
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+            csv.writer(response).writerows(occupancy_report_csv_rows(report))
+            return response
+        title, csv_query = _("Occupancy and revenue"), ""
+        if report is not None:
+            title = _("Occupancy and revenue of %(hotel)s in %(year)d") % {
+                "hotel": report.hotel.name,
+                "year": report.year,
+            }
+            csv_query = urlencode({"hotel": report.hotel.pk, "year": report.year, "format": "csv"})
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "form": form,
+            "report": report,
+            "csv_query": csv_query,
+        }
+        return TemplateResponse(
+            request,
+            "admin/bookings/booking/report.html",
+            context,
+            status=400 if form.errors else 200,
+        )
 
 
 @admin.register(BookingEvent)

@@ -1,10 +1,13 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from hotel.forms import StayForm
-from hotel.models import RoomType
+from hotel.models import Hotel, RoomType
+
+from .reports import FIRST_YEAR, LAST_YEAR
 
 
 class HoldForm(StayForm):
@@ -133,3 +136,32 @@ class PhoneBookingForm(StayForm):
                 % {"room": room_type.name, "n": room_type.max_occupancy},
             )
         return cleaned
+
+
+YEAR_RANGE_MESSAGE = format_lazy(
+    _("Enter a year from {first} to {last}."), first=FIRST_YEAR, last=LAST_YEAR
+)
+
+
+class OccupancyReportForm(forms.Form):
+    """The hotel and the year of the staff occupancy and revenue report."""
+
+    hotel = forms.ModelChoiceField(
+        # Inactive hotels too: their past years are still reported on.
+        queryset=Hotel.objects.order_by("name", "pk"),
+        error_messages={
+            "required": _("Choose a hotel."),
+            "invalid_choice": _("Choose a hotel from the list."),
+        },
+    )
+    year = forms.IntegerField(
+        min_value=FIRST_YEAR,
+        max_value=LAST_YEAR,
+        error_messages={
+            "required": _("Enter a year."),
+            "invalid": _("Enter the year as four digits, for example 2026."),
+            "min_value": YEAR_RANGE_MESSAGE,
+            "max_value": YEAR_RANGE_MESSAGE,
+        },
+        widget=forms.NumberInput(attrs={"style": "width: 6em"}),
+    )

@@ -1,17 +1,22 @@
-"""The yearly occupancy and revenue report: exact figures on a hand-built hotel."""
+"""The yearly occupancy and revenue report: exact figures on a hand-built hotel, and its page."""
 
+import csv
+import io
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
 
 from bookings.models import Booking, BookingNight
 from bookings.reports import Figures, occupancy_report
 from inventory.models import RoomInventory
-from tests.factories import BookingFactory, HotelFactory, RoomTypeFactory
+from tests.factories import BookingFactory, HotelFactory, RoomTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
+REPORT = "admin:bookings_booking_report"
 Status = Booking.Status
 D = Decimal
 
@@ -104,6 +109,9 @@ def hotel():
     on_sale(other, first=date(2025, 1, 1), last=date(2025, 1, 31), total=9)
     booked(other, date(2025, 1, 10), ["999.00"])
     return hotel
+
+
+# --- figures --------------------------------------------------------------------
 
 
 def test_months_count_sold_nights_of_stays_only_and_their_night_prices(hotel):
@@ -218,3 +226,146 @@ def test_the_report_costs_four_queries_however_many_bookings(hotel, django_asser
     with django_assert_num_queries(4):
         many = occupancy_report(hotel=hotel, year=2025)
     assert many.hotel_total.total.sold == few.hotel_total.total.sold + 28
+
+
+# --- the staff page ----------------------------------------------------------------
+
+
+@pytest.fixture
+def viewer(client):
+    """Staff who may look at bookings and nothing more."""
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_booking"))
+    client.force_login(user)
+    return client
+
+
+def test_staff_who_can_view_bookings_see_the_months_and_room_types(viewer, hotel):
+    response = viewer.get(reverse(REPORT), {"hotel": hotel.pk, "year": 2025})
+
+    assert response.status_code == 200
+    report = response.context["report"]
+    assert (report.hotel, report.year) == (hotel, 2025)
+    page = response.content.decode()
+    assert "Occupancy and revenue of Casa Azul in 2025" in page
+    assert "January 2025" in page and "December 2025" in page
+    # January's row, the year's row and the suite's line, as staff read them.
+    assert '<td class="num">8.6%</td><td class="num">1,210.00</td>' in page
+    assert '<td class="num">7.1%</td><td class="num">1,650.00</td>' in page
+    assert '<th>Suite</th><td class="num">31</td><td class="num">2</td>' in page
+    assert "Old annex" not in page
+    assert "format=csv" in page
+
+
+def test_the_page_costs_a_fixed_number_of_queries(viewer, hotel, django_assert_num_queries):
+    # session, user, their permissions and their groups', the chosen hotel, the
+    # report's four, the hotels of the form's list
+    with django_assert_num_queries(10):
+        viewer.get(reverse(REPORT), {"hotel": hotel.pk, "year": 2025})
+    booked(hotel.room_types.get(name="Double"), date(2025, 12, 5), ["80.00"] * 5)
+    with django_assert_num_queries(10):
+        viewer.get(reverse(REPORT), {"hotel": hotel.pk, "year": 2025})
+
+
+def test_without_a_choice_the_page_asks_for_one(viewer, hotel):
+    response = viewer.get(reverse(REPORT))
+
+    assert response.status_code == 200
+    assert response.context["report"] is None
+    assert "Choose a hotel and a year." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"hotel": "abc", "year": "2025"}, "Choose a hotel from the list."),
+        ({"hotel": "999999", "year": "2025"}, "Choose a hotel from the list."),
+        ({"hotel": "99999999999999999999999", "year": "2025"}, "Choose a hotel from the list."),
+        ({"year": "2025"}, "Choose a hotel."),
+        ({"hotel": "HOTEL", "year": "twenty"}, "Enter the year as four digits, for example 2026."),
+        ({"hotel": "HOTEL", "year": "1999"}, "Enter a year from 2000 to 2100."),
+        ({"hotel": "HOTEL", "year": "99999999999999999999"}, "Enter a year from 2000 to 2100."),
+        ({"hotel": "HOTEL", "year": ""}, "Enter a year."),
+    ],
+)
+def test_bad_input_is_a_form_error_not_a_500(viewer, hotel, params, message):
+    params = {k: (str(hotel.pk) if v == "HOTEL" else v) for k, v in params.items()}
+
+    response = viewer.get(reverse(REPORT), {**params, "format": "csv"})
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert response.context["report"] is None
+    assert message in response.content.decode()
+
+
+def test_the_csv_holds_the_same_figures_as_the_page(viewer, hotel):
+    response = viewer.get(reverse(REPORT), {"hotel": hotel.pk, "year": 2025, "format": "csv"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="occupancy-casa-azul-2025.csv"'
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == [
+        "room type", "month", "available nights", "sold nights", "occupancy %", "room revenue",
+        "ADR", "RevPAR", "cancellation fees", "no-show fees", "total revenue", "currency",
+    ]  # fmt: skip
+    # 13 lines (12 months and the year) for the hotel, then for each room type.
+    assert len(rows) == 1 + 3 * 13
+    assert rows[1] == [
+        "All room types", "2025-01", "93", "8", "8.6", "1210.00", "151.25", "13.01",
+        "100.00", "250.00", "1560.00", "EUR",
+    ]  # fmt: skip
+    assert rows[2] == [
+        "All room types", "2025-02", "0", "1", "", "90.00", "90.00", "", "0.00", "0.00",
+        "90.00", "EUR",
+    ]  # fmt: skip
+    assert rows[13] == [
+        "All room types", "2025", "155", "11", "7.1", "1650.00", "150.00", "10.65",
+        "100.00", "250.00", "2000.00", "EUR",
+    ]  # fmt: skip
+    assert [r[0] for r in rows[14::13]] == ["Double", "Suite"]
+    assert rows[39] == [
+        "Suite", "2025", "31", "2", "6.5", "600.00", "300.00", "19.35", "0.00", "250.00",
+        "850.00", "EUR",
+    ]  # fmt: skip
+
+
+def test_a_room_type_named_like_a_formula_is_not_run_by_a_spreadsheet(viewer, hotel):
+    RoomTypeFactory(hotel=hotel, name="=HYPERLINK(1)", sort_order=9)
+
+    response = viewer.get(reverse(REPORT), {"hotel": hotel.pk, "year": 2025, "format": "csv"})
+
+    names = {row[0] for row in csv.reader(io.StringIO(response.content.decode()))}
+    assert "'=HYPERLINK(1)" in names
+    assert "=HYPERLINK(1)" not in names
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, hotel):
+    response = client.get(reverse(REPORT), {"hotel": hotel.pk, "year": 2025, "format": "csv"})
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_a_signed_in_guest_who_is_not_staff_is_sent_to_log_in(client, hotel):
+    client.force_login(UserFactory())
+
+    response = client.get(reverse(REPORT), {"hotel": hotel.pk, "year": 2025, "format": "csv"})
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_staff_who_cannot_view_bookings_are_refused(client, hotel):
+    client.force_login(UserFactory(is_staff=True))
+
+    response = client.get(reverse(REPORT), {"hotel": hotel.pk, "year": 2025, "format": "csv"})
+
+    assert response.status_code == 403
+
+
+def test_the_booking_list_links_to_the_report(staff_client):
+    response = staff_client.get(reverse("admin:bookings_booking_changelist"))
+
+    assert reverse(REPORT) in response.content.decode()
