@@ -172,6 +172,21 @@ def _staff_calendar(ctx: Context, inp):
     return [day.free for _rt, days in calendar.rows for day in days]
 
 
+def _report_input(ctx: Context, rng: random.Random):
+    # The calendar year that holds most of the twelve months behind today: the
+    # dataset's busiest year, whose nights are all history.
+    return rng.choice(ctx.hotels), (ctx.today - timedelta(days=182)).year
+
+
+def _yearly_report(ctx: Context, inp):
+    """What the staff report page reads: a hotel's months and room types for a year."""
+    from bookings.reports import occupancy_report
+
+    hotel, year = inp
+    report = occupancy_report(hotel=hotel, year=year)
+    return report.hotel_total.total, [line.total for line in report.room_types]
+
+
 # --- writes ------------------------------------------------------------------
 
 
@@ -270,19 +285,21 @@ OPERATIONS = [
         run=_staff_calendar,
         namespaces=_availability_namespaces,
     ),
+    Operation(
+        name="yearly_report",
+        label="Yearly occupancy and revenue report of a hotel",
+        # Staff read it rarely and expect today's bookings in it; it is not cached.
+        modes=("db",),
+        make_input=_report_input,
+        run=_yearly_report,
+        reference_ms=3000,
+        reference_label="report",
+    ),
 ]
 
-# The documents' yearly occupancy and revenue report (3 s) has no counterpart
-# in the code yet; the results say so rather than time something else.
-NOT_YET_BUILT = [
-    {
-        "operation": "yearly_report",
-        "label": "Yearly occupancy and revenue report",
-        "reference_ms": 3000,
-        "reference_label": "report",
-        "status": "not built yet: no report selector exists in bookings",
-    }
-]
+# Operations of the documents that have no counterpart in the code yet, listed
+# in the results rather than timed as something else. None are left.
+NOT_YET_BUILT: list[dict] = []
 
 
 def run_operations(
