@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from hotel.models import Room, RoomType
 from inventory.exceptions import SoldOut, StayRestricted
 from inventory.pricing import night_prices
-from inventory.services import inventory_release, inventory_take
+from inventory.services import inventory_check, inventory_release, inventory_take
 from notifications.services import notify_booking_event
 
 from .exceptions import (
@@ -81,11 +81,15 @@ def _move(booking: Booking, *, to: str, by, reason: str, **changes) -> None:
 
 def _lock(booking: Booking) -> Booking:
     """Re-read the booking under a row lock; only the booking row, never its hotel."""
-    return (
+    locked = (
         Booking.objects.select_for_update(of=("self",))
         .select_related("hotel", "room_type")
         .get(pk=booking.pk)
     )
+    if locked.room_type.hotel_id == locked.hotel_id:
+        # Share the hotel already read rather than read it again through the room type.
+        locked.room_type.hotel = locked.hotel
+    return locked
 
 
 def hotel_today(hotel) -> date:
@@ -118,8 +122,8 @@ def _release(booking: Booking) -> None:
 
 
 def _expire(booking: Booking, *, by=None, reason: str) -> None:
-    _release(booking)
     _move(booking, to=Status.EXPIRED, by=by, reason=reason)
+    _release(booking)
 
 
 def _release_expired_holds(*, room_type: RoomType, check_in: date, check_out: date, now) -> int:
@@ -190,10 +194,15 @@ def booking_hold(
 ) -> Booking:
     """Hold one room of ``room_type`` on every night of the stay, or hold nothing.
 
-    Lapsed holds on those nights are released first; then the nights are
-    locked in date order and taken with one conditional update. Nights with no
-    room left raise StayNotAvailable naming them. A form submitted twice with
-    the same ``idempotency_key`` gets the first booking back.
+    The nights are read first, without locks: if one is full, the lapsed
+    holds on the stay's nights are released, and a night still full,
+    stop-sold or restricted refuses the stay (StayNotAvailable names the
+    nights) before anything is written. The booking, its nights and its
+    audit row are written next. Last, one conditional update locks the
+    nights in date order and takes them (inventory_take), so the nights stay
+    locked for that statement and the commit only; fewer nights taken than
+    asked raises StayNotAvailable and nothing is kept. A form submitted twice
+    with the same ``idempotency_key`` gets the first booking back.
 
     Unlike the other services this one is not decorated with
     ``transaction.atomic``: each attempt runs in its own transaction, and an
@@ -279,11 +288,8 @@ def _hold_once(
 ) -> Booking:
     now = timezone.now()
     hotel = room_type.hotel
-    _release_expired_holds(room_type=room_type, check_in=check_in, check_out=check_out, now=now)
     try:
-        rows = inventory_take(room_type=room_type, check_in=check_in, check_out=check_out)
-    except SoldOut as exc:
-        raise StayNotAvailable(exc.nights) from exc
+        rows = _check_stay(room_type=room_type, check_in=check_in, check_out=check_out, now=now)
     except StayRestricted as exc:
         raise BookingError(str(exc)) from exc
     prices = night_prices(room_type=room_type, nights=rows, adults=adults, children=children)
@@ -321,7 +327,28 @@ def _hold_once(
         to_status=Status.HOLD,
         reason=f"Held ({booking.get_source_display()}).",
     )
+    # Last, so that the nights stay locked only for this statement and the commit.
+    try:
+        inventory_take(room_type=room_type, check_in=check_in, check_out=check_out)
+    except SoldOut as exc:
+        raise StayNotAvailable(exc.nights) from exc
+    except StayRestricted as exc:
+        raise BookingError(str(exc)) from exc
     return booking
+
+
+def _check_stay(*, room_type: RoomType, check_in: date, check_out: date, now) -> list:
+    """The stay's nights, read without locks; a full night first releases the lapsed holds."""
+    stay = {"room_type": room_type, "check_in": check_in, "check_out": check_out}
+    try:
+        return inventory_check(**stay)
+    except SoldOut as exc:
+        if not _release_expired_holds(**stay, now=now):
+            raise StayNotAvailable(exc.nights) from exc
+    try:
+        return inventory_check(**stay)
+    except SoldOut as exc:
+        raise StayNotAvailable(exc.nights) from exc
 
 
 # --- guest details and confirmation ---------------------------------------------
@@ -451,7 +478,6 @@ def booking_cancel(
     if waive_fee and not (actor is not None and actor.is_staff):
         raise BookingError(_("Only staff can waive a cancellation fee."))
     fee = Decimal("0.00") if waive_fee else cancellation_fee(booking, at=timezone.now())
-    _release(booking)
     who = "staff" if actor is not None and actor.is_staff else "guest"
     why = f"Cancelled by {who}; fee {fee} {booking.currency}."
     if waive_fee:
@@ -468,6 +494,8 @@ def booking_cancel(
         hold_expires_at=None,
     )
     notify_booking_event(booking=booking, event="cancelled")
+    # Last, so that the nights stay locked only for this statement and the commit.
+    _release(booking)
     return booking
 
 

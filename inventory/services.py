@@ -35,56 +35,100 @@ def stay_nights(check_in: date, check_out: date) -> list[date]:
     return [check_in + timedelta(days=i) for i in range((check_out - check_in).days)]
 
 
-def inventory_take(
+def inventory_check(
     *, room_type: RoomType, check_in: date, check_out: date, rooms: int = 1
 ) -> list[RoomInventory]:
-    """Take ``rooms`` rooms on every night of the stay, or none at all.
+    """Refuse a stay that is full, stop-sold or restricted; else return its nights.
 
-    Must run inside the caller's transaction (the booking service), which rolls
-    back on SoldOut. The nights are locked in date order so that two stays
-    that overlap queue on their first shared night instead of deadlocking;
-    the conditional update then takes a room only where one is free and the
-    night is not stop-sold. Fewer rows updated than nights asked means sold
-    out. Returns the locked rows with their prices for the booking's snapshot.
+    One read without locks: every night of the stay and the check-out day
+    (for closed to departure). It names the nights with no room left
+    (SoldOut) or the rule the stay breaks (StayRestricted), before the
+    caller writes anything, and gives the booking its prices. It promises
+    nothing: inventory_take applies the same rules again under the lock.
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("inventory_take must run inside a transaction")
-    nights = stay_nights(check_in, check_out)
-    locked = list(
-        RoomInventory.objects.filter(room_type=room_type, date__gte=check_in, date__lt=check_out)
-        .order_by("date")
-        .select_for_update()
+    rows = list(
+        RoomInventory.objects.filter(
+            room_type=room_type, date__gte=check_in, date__lte=check_out
+        ).order_by("date")
     )
-    by_date = {row.date: row for row in locked}
+    departure = rows.pop() if rows and rows[-1].date == check_out else None
+    by_date = {row.date: row for row in rows}
     unavailable = [
         night
-        for night in nights
+        for night in stay_nights(check_in, check_out)
         if night not in by_date
         or by_date[night].stop_sell
         or by_date[night].sold + rooms > by_date[night].total
     ]
     if unavailable:
         raise SoldOut(unavailable)
-    _check_restrictions(locked, check_in=check_in, check_out=check_out, room_type=room_type)
-    updated = RoomInventory.objects.filter(
-        room_type=room_type,
-        date__gte=check_in,
-        date__lt=check_out,
-        stop_sell=False,
-        sold__lte=F("total") - rooms,
-    ).update(sold=F("sold") + rooms)
-    if updated != len(nights):
-        # Unreachable while the rows are locked, kept as the guard the
-        # invariant rests on should the locking above ever change.
-        raise SoldOut(nights)
-    for row in locked:
-        row.sold += rooms
+    _check_restrictions(rows, departure=departure, check_in=check_in, check_out=check_out)
+    return rows
+
+
+# The nights are locked in date order (the CTE), so that two stays that
+# overlap queue on their first shared night instead of deadlocking, and each
+# night is taken only if the rules of inventory_check still hold on the row
+# as it is now (under READ COMMITTED an UPDATE re-checks its WHERE on the
+# newest version of a row it waited for). Closed to departure lives on the
+# check-out day, which is not taken; inventory_check applies it.
+_TAKE_SQL = """
+WITH stay AS (
+    SELECT id AS night_id FROM {table}
+     WHERE room_type_id = %s AND date >= %s AND date < %s
+     ORDER BY date{lock}
+)
+UPDATE {table} AS night
+   SET sold = night.sold + %s
+  FROM stay
+ WHERE night.id = stay.night_id
+   AND NOT night.stop_sell
+   AND night.sold + %s <= night.total
+   AND night.min_stay <= %s
+   AND (night.max_stay IS NULL OR night.max_stay >= %s)
+   AND NOT (night.date = %s AND night.closed_to_arrival)
+RETURNING id
+"""
+
+
+def inventory_take(*, room_type: RoomType, check_in: date, check_out: date, rooms: int = 1) -> None:
+    """Take ``rooms`` rooms on every night of the stay, or raise and keep none.
+
+    Must run inside the caller's transaction (the booking service), which
+    rolls back on SoldOut or StayRestricted. One statement locks the nights
+    in date order and takes a room only where one is free, the night is not
+    stop-sold and the stay meets its restrictions. Fewer nights taken than
+    asked means refused; the refusal is read again under the lock, so it
+    names the nights as they are now. A caller locks as late as it can
+    (after its own inserts): the nights then stay locked for this statement
+    and the commit only, which is what lets many guests book one room type
+    at once.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("inventory_take must run inside a transaction")
+    nights = (check_out - check_in).days
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = _TAKE_SQL.format(table=connection.ops.quote_name(RoomInventory._meta.db_table), lock=lock)
+    params = [room_type.pk, check_in, check_out, rooms, rooms, nights, nights, check_in]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        # Counted from RETURNING: SQLite's driver gives no rowcount after a WITH.
+        taken = len(cursor.fetchall())
+    if taken != nights:
+        inventory_check(room_type=room_type, check_in=check_in, check_out=check_out, rooms=rooms)
+        # Unreachable while the rules above match inventory_check's; kept so
+        # that a rule added to one and not the other can never book.
+        raise SoldOut(stay_nights(check_in, check_out))
     _after_inventory_change(room_type=room_type)
-    return locked
 
 
 def _check_restrictions(
-    locked: list[RoomInventory], *, check_in: date, check_out: date, room_type: RoomType
+    rows: list[RoomInventory],
+    *,
+    departure: RoomInventory | None,
+    check_in: date,
+    check_out: date,
 ) -> None:
     """Refuse a stay that the availability pages show as not bookable for its restrictions.
 
@@ -93,9 +137,9 @@ def _check_restrictions(
     departure on the check-out day. Without this a stale page or a crafted
     POST would book round what staff closed.
     """
-    n = len(locked)
-    min_stay = max(row.min_stay for row in locked)
-    max_stays = [row.max_stay for row in locked if row.max_stay is not None]
+    n = len(rows)
+    min_stay = max(row.min_stay for row in rows)
+    max_stays = [row.max_stay for row in rows if row.max_stay is not None]
     if min_stay > n:
         raise StayRestricted(
             ngettext(
@@ -114,13 +158,11 @@ def _check_restrictions(
             )
             % {"n": min(max_stays)}
         )
-    if locked[0].closed_to_arrival:
+    if rows[0].closed_to_arrival:
         raise StayRestricted(
             _("Arrivals are closed on %(day)s.") % {"day": f"{check_in:%a %d %b %Y}"}
         )
-    if RoomInventory.objects.filter(
-        room_type=room_type, date=check_out, closed_to_departure=True
-    ).exists():
+    if departure is not None and departure.closed_to_departure:
         raise StayRestricted(
             _("Departures are closed on %(day)s.") % {"day": f"{check_out:%a %d %b %Y}"}
         )

@@ -366,6 +366,64 @@ def test_hold_plus_confirm_costs_the_same_queries_for_any_stay_length(room_type,
     assert week <= 20
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_hold_locks_its_nights_last_for_one_statement_before_the_commit(room_type, arrival):
+    from django.test.utils import CaptureQueriesContext
+
+    room_type = type(room_type).objects.select_related("hotel").get(pk=room_type.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        hold(room_type, arrival, nights=3)
+    sql = [q["sql"] for q in ctx.captured_queries]
+
+    # begin, read the nights, write booking, nights and audit row, take, commit
+    assert len(sql) == 7, sql
+    assert sql[0] == "BEGIN" and sql[-1] == "COMMIT"
+    locking = [i for i, statement in enumerate(sql) if "FOR UPDATE" in statement]
+    assert locking == [len(sql) - 2]
+    assert "UPDATE" in sql[-2] and "inventory_roominventory" in sql[-2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_gives_the_nights_back_in_its_last_statement(room_type, arrival):
+    from django.test.utils import CaptureQueriesContext
+
+    booking = confirmed(room_type, arrival)
+    with CaptureQueriesContext(connection) as ctx:
+        booking_cancel(booking=booking)
+    # (after the commit, the eager test worker sends the cancellation email)
+    sql = [q["sql"] for q in ctx.captured_queries]
+    sql = sql[: sql.index("COMMIT")]
+
+    assert sql[-1].startswith('UPDATE "inventory_roominventory"')
+    assert not any("inventory_roominventory" in statement for statement in sql[:-1])
+    assert sold(room_type, arrival, 3) == [0, 0, 0]
+
+
+def test_a_night_taken_between_the_read_and_the_lock_refuses_the_hold_and_writes_nothing(
+    room_type, arrival, monkeypatch
+):
+    # given: the nights look free when read, but the last room of the middle
+    # night goes to another guest before this hold takes its lock
+    from bookings import services
+    from inventory.services import inventory_check
+
+    def read_then_lose_the_race(**stay):
+        rows = inventory_check(**stay)
+        RoomInventory.objects.filter(room_type=room_type, date=arrival + timedelta(days=1)).update(
+            sold=3
+        )
+        return rows
+
+    monkeypatch.setattr(services, "inventory_check", read_then_lose_the_race)
+    bookings_before = Booking.objects.count()
+
+    # when / then
+    with pytest.raises(StayNotAvailable) as refused:
+        hold(room_type, arrival, nights=3)
+    assert refused.value.nights == [arrival + timedelta(days=1)]
+    assert Booking.objects.count() == bookings_before
+
+
 def test_a_stay_that_has_ended_cannot_be_cancelled(room_type):
     booking = BookingFactory(
         room_type=room_type,
