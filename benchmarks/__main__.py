@@ -26,7 +26,7 @@ BENCH_ENV = {
     "SESSION_COOKIE_SECURE": "false",
     "CSRF_COOKIE_SECURE": "false",
     "SECURE_HSTS_SECONDS": "0",
-    # The contention run opens one connection per client thread (up to 64).
+    # The contention run opens one connection per client process (up to 64).
     "DB_POOL_MAX_SIZE": "80",
     "DB_POOL_TIMEOUT": "30",
 }

@@ -181,21 +181,26 @@ def bench_markdown(data: dict) -> str:
 
 
 def contention_markdown(c: dict) -> list[str]:
+    clients_are = c.get("clients_are", "threads")
     lines = [
         "## Contention",
         "",
-        f"N clients (threads, one database connection each) hold one room of "
-        f"{c['room_type']} for {c['check_in']} to {c['check_out']} and cancel it at once, "
-        f"{c['holds_per_client']} times each; {c['free_rooms']} rooms are free. "
+        f"N clients ({clients_are}, one database connection each) hold one room of "
+        f"{c['room_type']} for {c['check_in']} to {c['check_out']}, "
+        f"{c['holds_per_client']} times each. *open*: there is a room for every hold, and "
+        "each client keeps what it holds (given back after the clock stops), so every hold "
+        f"queues on the same locked nights. *last rooms*: {c['free_rooms']} rooms are free "
+        "and each client cancels its hold at once, so most attempts find the nights full. "
         "Oversold nights are counted by SQL against the live bookings after each round.",
         "",
-        "| clients | attempts | held | sold out | busy | deadlock retries | holds/s | "
-        "p50 ms | p95 ms | p99 ms | errors | oversold nights |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| scenario | clients | attempts | held | sold out | busy | deadlock retries | "
+        "holds/s | p50 ms | p95 ms | p99 ms | errors | oversold nights |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in c["rounds"]:
         lines.append(
-            f"| {r['clients']} | {r['attempts']} | {r['held']} | {r['sold_out']} | {r['busy']} | "
+            f"| {r.get('scenario', 'last rooms')} | {r['clients']} | {r['attempts']} | "
+            f"{r['held']} | {r['sold_out']} | {r['busy']} | "
             f"{r['deadlock_retries']} | {r['holds_per_s']} | {_ms(r['hold_p50_ms'])} | "
             f"{_ms(r['hold_p95_ms'])} | {_ms(r['hold_p99_ms'])} | {r['errors']} | "
             f"{r['oversold_nights']} |"
