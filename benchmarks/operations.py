@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
-from django.core.paginator import Paginator
 from django.db.models import Count
+from django.urls import reverse
 
 from bookings.exceptions import StayNotAvailable
 from bookings.models import Booking
@@ -32,7 +32,6 @@ from inventory.models import RoomInventory
 from .measure import QueryCounter, Sample, timed
 
 WARM_POOL = 20
-BOOKINGS_PER_PAGE_FALLBACK = 10
 
 
 @dataclass
@@ -46,6 +45,7 @@ class Context:
     room_types: list[RoomType]
     guests: list
     created: list[tuple[Booking, object]] = field(default_factory=list)
+    browser: object = None
 
     @classmethod
     def load(cls, *, today: date) -> Context:
@@ -143,21 +143,36 @@ def _room_types(ctx: Context, inp):
     return [(rt.name, rt.room_count, list(rt.amenities.all())) for rt in page.room_types.all()]
 
 
-def _guest_bookings(ctx: Context, inp):
-    """What the guest's bookings page reads: the first page of upcoming, then of past stays."""
-    from bookings import selectors
+def _browser(ctx: Context):
+    """One test client for every guest (its handler loads the middleware once)."""
+    from django.test import Client
 
-    try:
-        from bookings.views import BOOKINGS_PER_PAGE as per_page
-    except ImportError:
-        per_page = BOOKINGS_PER_PAGE_FALLBACK
-    guest = inp
-    rows = []
-    for past in (False, True):
-        page = Paginator(selectors.bookings_for_guest(guest=guest, past=past), per_page).get_page(1)
-        rows += [(b.reference, b.hotel.name, b.room_type.name) for b in page.object_list]
-        rows.append(page.paginator.num_pages)
-    return rows
+    if ctx.browser is None:
+        ctx.browser = Client(HTTP_HOST="127.0.0.1")
+    return ctx.browser
+
+
+def _guest_bookings_input(ctx: Context, rng: random.Random):
+    """The session cookie of one of the guests, logged in, and the tab: upcoming or past."""
+    from django.conf import settings
+
+    browser = _browser(ctx)
+    browser.cookies.clear()  # a new session; logging in over another would end it
+    browser.force_login(rng.choice(ctx.guests))
+    return browser.cookies[settings.SESSION_COOKIE_NAME].value, rng.choice(("", "past"))
+
+
+def _guest_bookings(ctx: Context, inp):
+    """The whole page as a guest's browser gets it: session, account, bookings, template."""
+    from django.conf import settings
+
+    session, show = inp
+    browser = _browser(ctx)
+    browser.cookies[settings.SESSION_COOKIE_NAME] = session
+    response = browser.get(reverse("bookings:mine"), {"show": show} if show else {})
+    if response.status_code != 200:
+        raise RuntimeError(f"My bookings answered {response.status_code}.")
+    return response.content
 
 
 def _calendar_input(ctx: Context, rng: random.Random):
@@ -254,9 +269,9 @@ OPERATIONS = [
     ),
     Operation(
         name="guest_bookings",
-        label="A guest's bookings page (upcoming and past, first pages)",
+        label="A guest's bookings page (rendered, session and login included)",
         modes=("db",),
-        make_input=lambda ctx, rng: rng.choice(ctx.guests),
+        make_input=_guest_bookings_input,
         run=_guest_bookings,
         reference_ms=45,
         reference_label="user bookings",

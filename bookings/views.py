@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -349,8 +348,9 @@ def cancel(request, reference: str):
 @login_required
 def my_bookings(request):
     past = request.GET.get("show") == "past"
-    qs = selectors.bookings_for_guest(guest=request.user, past=past)
-    page = Paginator(qs, BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
+    page = selectors.guest_bookings_page(
+        guest=request.user, past=past, number=request.GET.get("page"), per_page=BOOKINGS_PER_PAGE
+    )
     return render(
         request,
         "bookings/my_bookings.html",

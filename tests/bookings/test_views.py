@@ -231,7 +231,7 @@ def test_cancelling_a_checked_in_booking_is_refused_with_a_message(client, room_
     assert booking.status == "checked_in"
 
 
-def test_my_bookings_lists_upcoming_and_past_in_four_queries(
+def test_my_bookings_lists_upcoming_and_past_in_three_queries(
     client, room_type, guest, django_assert_num_queries
 ):
     today = timezone.localdate()
@@ -248,14 +248,50 @@ def test_my_bookings_lists_upcoming_and_past_in_four_queries(
     BookingFactory(room_type=room_type)  # someone else's
     client.force_login(guest)
 
-    with django_assert_num_queries(4):
+    # the session, the account, and one page of bookings with their count
+    with django_assert_num_queries(3):
         upcoming = client.get(reverse("bookings:mine"))
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
+        second = client.get(reverse("bookings:mine"), {"page": 2})
+    with django_assert_num_queries(3):
         past = client.get(reverse("bookings:mine"), {"show": "past"})
 
     assert len(upcoming.context["page"].object_list) == 10
     assert upcoming.context["page"].paginator.count == 15
+    assert upcoming.context["page"].paginator.num_pages == 2
+    assert len(second.context["page"].object_list) == 5
+    assert [b.check_in for b in second.context["page"].object_list] == [
+        today + timedelta(days=i + 1) for i in range(10, 15)
+    ]
     assert past.context["page"].paginator.count == 3
+
+
+@pytest.mark.parametrize(
+    ("asked", "shown"), [("abc", 1), ("0", 1), ("-3", 1), ("2", 2), ("99", 2), ("", 1)]
+)
+def test_my_bookings_pages_like_get_page(client, room_type, guest, asked, shown):
+    # a page that is not a number is the first; one past the end is the last
+    today = timezone.localdate()
+    for i in range(12):
+        BookingFactory(room_type=room_type, guest=guest, check_in=today + timedelta(days=i + 1))
+    client.force_login(guest)
+
+    page = client.get(reverse("bookings:mine"), {"page": asked}).context["page"]
+
+    assert page.number == shown
+    assert page.paginator.count == 12
+    assert len(page.object_list) == (10 if shown == 1 else 2)
+
+
+def test_my_bookings_with_none_shows_an_empty_first_page(client, guest):
+    client.force_login(guest)
+
+    response = client.get(reverse("bookings:mine"), {"page": 5})
+
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == 0
+    assert response.context["page"].number == 1
+    assert "No upcoming stays" in response.content.decode()
 
 
 def test_my_bookings_needs_a_login(client):
