@@ -41,11 +41,21 @@ class Booking(models.Model):
     OCCUPIES_ROOM = (Status.CONFIRMED, Status.CHECKED_IN, Status.CHECKED_OUT)
     CANCELLABLE = (Status.HOLD, Status.CONFIRMED)
 
-    reference = models.CharField(max_length=16, unique=True, default=new_reference, editable=False)
-    hotel = models.ForeignKey(Hotel, on_delete=models.PROTECT, related_name="bookings")
+    # Unique through Meta.constraints, whose index is the only one a write
+    # maintains; a field's unique=True adds a LIKE index nothing here uses.
+    # Foreign keys that lead a composite index below have no index of their own.
+    reference = models.CharField(max_length=16, default=new_reference, editable=False)
+    hotel = models.ForeignKey(
+        Hotel, on_delete=models.PROTECT, related_name="bookings", db_index=False
+    )
     room_type = models.ForeignKey(RoomType, on_delete=models.PROTECT, related_name="bookings")
     room = models.ForeignKey(
-        Room, on_delete=models.SET_NULL, null=True, blank=True, related_name="bookings"
+        Room,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="bookings",
+        db_index=False,
     )
     guest = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -53,6 +63,7 @@ class Booking(models.Model):
         null=True,
         blank=True,
         related_name="bookings",
+        db_index=False,
     )
     guest_name = models.CharField(max_length=200, blank=True)
     guest_email = models.EmailField(blank=True)
@@ -73,7 +84,7 @@ class Booking(models.Model):
 
     special_requests = models.TextField(blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEB)
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -85,6 +96,10 @@ class Booking(models.Model):
     class Meta:
         ordering = ["-check_in", "-created_at"]
         constraints = [
+            models.UniqueConstraint(fields=["reference"], name="booking_reference_unique"),
+            models.UniqueConstraint(
+                fields=["idempotency_key"], name="booking_idempotency_key_unique"
+            ),
             models.CheckConstraint(
                 condition=Q(check_out__gt=F("check_in")), name="booking_check_out_after_check_in"
             ),
@@ -139,7 +154,10 @@ class Booking(models.Model):
 class BookingNight(models.Model):
     """One night of a booking with the price it was sold at."""
 
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="night_prices")
+    # Indexed by the unique (booking, date) below.
+    booking = models.ForeignKey(
+        Booking, on_delete=models.CASCADE, related_name="night_prices", db_index=False
+    )
     date = models.DateField()
     price = models.DecimalField(max_digits=10, decimal_places=2)
 
@@ -158,7 +176,10 @@ class BookingNight(models.Model):
 class BookingEvent(models.Model):
     """The audit trail: who moved a booking from one status to another, when and why."""
 
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
+    # Indexed by (booking, at) below.
+    booking = models.ForeignKey(
+        Booking, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     at = models.DateTimeField(auto_now_add=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -38,12 +38,14 @@ class Notification(models.Model):
     # Not an EmailField: a bad address must still be recorded, then failed
     # with the reason where staff can see it, instead of losing the message.
     recipient = models.CharField(max_length=254)
+    # Indexed by (booking, kind) below.
     booking = models.ForeignKey(
         "bookings.Booking",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="notifications",
+        db_index=False,
     )
     template = models.CharField(
         max_length=200,
@@ -68,7 +70,8 @@ class Notification(models.Model):
         help_text=_("When a worker started sending; a stale claim means the worker died."),
     )
     sent_at = models.DateTimeField(null=True, blank=True)
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    # Unique through Meta.constraints (no LIKE index to maintain on every insert).
+    dedupe_key = models.CharField(max_length=200)
     resent_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="resends"
     )
@@ -78,6 +81,7 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], name="notification_dedupe_key_unique"),
             models.CheckConstraint(
                 condition=~Q(status="sent") | Q(sent_at__isnull=False),
                 name="notification_sent_has_sent_at",
