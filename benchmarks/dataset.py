@@ -89,15 +89,18 @@ class Scale:
     hotels: int = 50
     cities: int = 10
     room_types: int = 8
-    nights: int = 400
+    # 400 nights ahead of today (the inventory window) and the year behind,
+    # so that every booking's nights have their inventory row, as they would
+    # in the running system: past months report a real occupancy.
+    nights: int = 765
     bookings: int = 200_000
     guests: int = 50_000
     # Bookings arrive over [today - history_days, today + future_days).
     history_days: int = 365
     future_days: int = 365
-    # Inventory nights start this many days before today (the staff calendar
-    # looks back), and run for ``nights`` nights.
-    past_nights: int = 35
+    # Inventory nights start this many days before today and run for
+    # ``nights`` nights.
+    past_nights: int = 365
 
     @classmethod
     def scaled(cls, factor: float) -> Scale:
