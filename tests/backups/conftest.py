@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -49,5 +50,25 @@ def flip_bytes(path: Path, at: float = 0.5, count: int = 16) -> None:
     data = bytearray(path.read_bytes())
     start = int(len(data) * at)
     for i in range(start, min(start + count, len(data))):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def flip_table_data(path: Path, count: int = 16) -> None:
+    """Flip bytes inside the largest compressed table data of a pg_dump custom archive.
+
+    The custom format keeps each table's rows as one zlib stream (header
+    78 9C) after the table of contents. Where the middle of the file falls
+    depends on how long the table of contents is, and bytes flipped in a
+    comment of it restore without complaint; flipped inside the rows, only a
+    restore can notice (zlib's checksum), which is the damage under test.
+    """
+    data = bytearray(path.read_bytes())
+    starts = [match.start() for match in re.finditer(rb"\x78\x9c", data)]
+    assert starts, f"{path} holds no compressed table data"
+    spans = zip(starts, [*starts[1:], len(data)], strict=True)
+    start, end = max(spans, key=lambda span: span[1] - span[0])
+    middle = (start + end) // 2
+    for i in range(middle, min(middle + count, end)):
         data[i] ^= 0xFF
     path.write_bytes(bytes(data))

@@ -15,7 +15,7 @@ from caching.api import namespace_version
 from hotel.models import Hotel
 from notifications.models import Notification
 
-from .conftest import flip_bytes, live_snapshot, scratch_databases, truncate
+from .conftest import flip_bytes, flip_table_data, live_snapshot, scratch_databases, truncate
 
 # Tests whose data pg_dump must see (it reads committed rows only) or that
 # replace the database run with real commits; the others roll back, faster.
@@ -113,7 +113,7 @@ def test_verify_detects_a_manifest_that_disagrees_with_the_record(backup_dir):
 
 
 @committed
-@pytest.mark.parametrize("damage", [truncate, flip_bytes], ids=["truncated", "flipped-bytes"])
+@pytest.mark.parametrize("damage", [truncate, flip_table_data], ids=["truncated", "flipped-bytes"])
 def test_restore_catches_damage_the_checksum_was_taken_over(backup_dir, hotel_data, damage):
     # given an archive damaged BEFORE its checksum was recorded (a bad disk
     # under pg_dump): size and checksum agree, only a full restore can tell
