@@ -77,13 +77,18 @@ def _last_page(count: int, per_page: int) -> int:
     return max(-(-count // per_page), 1)
 
 
-def booking_for_page(*, reference: str) -> Booking:
-    """One booking with its hotel, room type, room and nights (two queries)."""
-    return (
-        Booking.objects.select_related("hotel", "room_type", "room", "guest")
-        .prefetch_related(Prefetch("night_prices", queryset=BookingNight.objects.order_by("date")))
-        .get(reference=reference)
-    )
+def booking_for_page(*, reference: str, with_nights: bool = True) -> Booking:
+    """One booking with its hotel, room type, room and nights (two queries).
+
+    ``with_nights=False`` leaves the nights to be read only if a page shows
+    them: a form post that succeeds redirects without showing them.
+    """
+    bookings = Booking.objects.select_related("hotel", "room_type", "room", "guest")
+    if with_nights:
+        bookings = bookings.prefetch_related(
+            Prefetch("night_prices", queryset=BookingNight.objects.order_by("date"))
+        )
+    return bookings.get(reference=reference)
 
 
 def hotel_day(*, hotel: Hotel, day: date) -> dict[str, list[Booking]]:

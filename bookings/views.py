@@ -57,9 +57,11 @@ def _may_open(request, booking: Booking, *, token: str | None = None) -> bool:
     return booking.reference in request.session.get(SESSION_KEY, [])
 
 
-def _get_booking(request, reference: str, *, token: str | None = None) -> Booking:
+def _get_booking(
+    request, reference: str, *, token: str | None = None, with_nights: bool = True
+) -> Booking:
     try:
-        booking = selectors.booking_for_page(reference=reference.upper())
+        booking = selectors.booking_for_page(reference=reference.upper(), with_nights=with_nights)
     except Booking.DoesNotExist:
         raise Http404(_("No such booking.")) from None
     if not _may_open(request, booking, token=token):
@@ -111,7 +113,9 @@ def _claim_if_mine(request, booking: Booking) -> Booking:
 
 def _hold_step(request, reference: str):
     """The booking behind a step of the hold flow, or the response that replaces the step."""
-    booking = _claim_if_mine(request, _get_booking(request, reference))
+    # A post that succeeds redirects: its nights are read only if the form is shown again.
+    with_nights = request.method != "POST"
+    booking = _claim_if_mine(request, _get_booking(request, reference, with_nights=with_nights))
     if booking.status == Booking.Status.CONFIRMED:
         return booking, redirect("bookings:confirmed", reference=booking.reference)
     if booking.status == Booking.Status.EXPIRED or (

@@ -69,6 +69,32 @@ def test_full_guest_checkout_flow(client, room_type, arrival):
     assert again.url == reverse("bookings:confirmed", args=[ref])
 
 
+def test_a_form_post_reads_the_nights_only_when_it_shows_them_again(client, room_type, arrival):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.post(reverse("bookings:hold"), book_data(room_type, arrival))
+    reference = Booking.objects.get().reference
+
+    with CaptureQueriesContext(connection) as accepted:
+        response = client.post(
+            reverse("bookings:details", args=[reference]),
+            {"guest_name": "Ana", "guest_email": "ana@example.com"},
+        )
+    with CaptureQueriesContext(connection) as refused:
+        page = client.post(reverse("bookings:review", args=[reference]), {})
+
+    assert response.status_code == 302
+    assert not any("bookings_bookingnight" in q["sql"] for q in accepted.captured_queries)
+    # the review shown again, policy not accepted, still lists every night in date order
+    assert b"Accept the cancellation policy" in page.content
+    assert any("bookings_bookingnight" in q["sql"] for q in refused.captured_queries)
+    html = page.content.decode()
+    days = [f"{arrival + timedelta(days=i):%a %-d %b %Y}" for i in range(3)]
+    positions = [html.find(day) for day in days]
+    assert -1 not in positions and positions == sorted(positions)
+
+
 def test_double_submit_with_one_idempotency_key_makes_one_booking(client, room_type, arrival):
     data = book_data(room_type, arrival, idempotency_key="f3d1c0de")
     first = client.post(reverse("bookings:hold"), data)
