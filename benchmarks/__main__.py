@@ -113,6 +113,12 @@ def cmd_run(args, dataset: dict | None = None) -> dict:
     data: dict = {"started_at": report.now_iso(), "iterations": args.iterations}
     if dataset:
         data["dataset"] = dataset
+    if not args.only or "guest_bookings" in args.only:
+        # The bookings page is rendered with the production settings, whose
+        # manifest storage needs the collected files (STATIC_ROOT, git-ignored).
+        from django.core.management import call_command
+
+        call_command("collectstatic", "--noinput", verbosity=0)
     print(f"Timing operations, {args.iterations} iterations per mode", file=sys.stderr)
     data["operations"] = run_operations(
         iterations=args.iterations, seed=args.seed, today=today, only=args.only
