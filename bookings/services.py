@@ -80,12 +80,18 @@ def _move(booking: Booking, *, to: str, by, reason: str, **changes) -> None:
 
 
 def _lock(booking: Booking) -> Booking:
-    """Re-read the booking under a row lock; only the booking row, never its hotel."""
-    locked = (
-        Booking.objects.select_for_update(of=("self",))
-        .select_related("hotel", "room_type")
-        .get(pk=booking.pk)
-    )
+    """Re-read the booking under a row lock; only the booking row, never its hotel.
+
+    The caller's hotel and room type are reused when it has read them (a
+    booking never moves to another hotel or room type), else read in the
+    same query.
+    """
+    rows = Booking.objects.select_for_update(of=("self",))
+    if Booking.hotel.is_cached(booking) and Booking.room_type.is_cached(booking):
+        locked = rows.get(pk=booking.pk)
+        locked.hotel, locked.room_type = booking.hotel, booking.room_type
+    else:
+        locked = rows.select_related("hotel", "room_type").get(pk=booking.pk)
     if locked.room_type.hotel_id == locked.hotel_id:
         # Share the hotel already read rather than read it again through the room type.
         locked.room_type.hotel = locked.hotel
