@@ -6,6 +6,10 @@ cancel (one POST), as an anonymous guest whose session remembers the booking,
 with the CSRF token from the cookie the hotel page sets. A stay that is sold
 out (409) is a correct answer and counts as a success.
 
+Arrivals are a Poisson stream, as independent guests are: each user waits an
+exponential time between task starts (and a random time before its first),
+so the offered load does not come in bursts of every user at once.
+
 Driven by benchmarks/loadtest.py, which passes the dataset's slugs in the
 file named by LOADTEST_DATA and the per-user task rate in LOADTEST_TASK_RATE.
 """
@@ -13,9 +17,11 @@ file named by LOADTEST_DATA and the per-user task rate in LOADTEST_TASK_RATE.
 import json
 import os
 import random
+import time
 from datetime import date, timedelta
 
-from locust import FastHttpUser, constant_throughput, task
+import gevent
+from locust import FastHttpUser, task
 
 with open(os.environ["LOADTEST_DATA"]) as fh:
     DATA = json.load(fh)
@@ -45,12 +51,34 @@ def _stay(max_nights: int = 4) -> tuple[str, str]:
     return start.isoformat(), (start + timedelta(days=nights)).isoformat()
 
 
+def poisson_pacing(rate: float):
+    """Start tasks at exponential intervals of mean 1/rate, measured from start to start.
+
+    Locust's constant_throughput spaces them exactly 1/rate apart; users
+    spawned together then stay in step and the server sees every user's
+    request in the same instant, once a second: a burst that queues behind
+    itself and measures the load generator, not the server. A task that
+    overruns its interval is followed at once, and the lateness is not
+    carried over.
+    """
+
+    def wait_time(user) -> float:
+        now = time.perf_counter()
+        user.next_start = max(now, user.next_start + random.expovariate(rate))
+        return user.next_start - now
+
+    return wait_time
+
+
 class Guest(FastHttpUser):
-    wait_time = constant_throughput(TASK_RATE)
+    wait_time = poisson_pacing(TASK_RATE)
 
     def on_start(self) -> None:
         self.bookings: list[str] = []
         self.csrf = ""
+        # Users spawn together; each starts after its own random delay.
+        gevent.sleep(random.expovariate(TASK_RATE))
+        self.next_start = time.perf_counter()
 
     def _csrf_token(self) -> str:
         for cookie in self.client.cookiejar:
