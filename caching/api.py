@@ -454,13 +454,16 @@ def cached_read(
 
 
 def reset_process_state() -> None:
-    """Forget everything this process holds: local values, versions, outage, counts.
+    """Forget everything this process holds: local values, fragments, versions, outage, counts.
 
     For tests (call it wherever the Django cache is cleared) and for a
     settings change.
     """
     global _down_until
+    from .fragments import memo
+
     local_tier.clear()
+    memo.clear()
     versions.clear()
     with _state_lock:
         _down_until = 0.0

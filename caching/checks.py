@@ -19,4 +19,6 @@ def check_cache_settings(app_configs, **kwargs):
         errors.append(Error("CACHE_LOCAL_MAX_ENTRIES must be 0 or more.", id="caching.E002"))
     if conf.get("CACHE_STAMPEDE_LOCK_TIMEOUT") <= 0:
         errors.append(Error("CACHE_STAMPEDE_LOCK_TIMEOUT must be more than 0.", id="caching.E003"))
+    if conf.get("CACHE_FRAGMENT_MAX_ENTRIES") < 0:
+        errors.append(Error("CACHE_FRAGMENT_MAX_ENTRIES must be 0 or more.", id="caching.E004"))
     return errors

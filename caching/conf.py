@@ -30,6 +30,11 @@ DEFAULTS = {
     # Per-process hit and miss counts are added to the shared counters in
     # Redis at most this often.
     "CACHE_STATS_FLUSH_INTERVAL": 10.0,
+    # Rendered fragments (caching.fragments) this process keeps, and their
+    # total size in characters. A room option is about 1 KB; a search page
+    # shows 40 of them.
+    "CACHE_FRAGMENT_MAX_ENTRIES": 20000,
+    "CACHE_FRAGMENT_MAX_BYTES": 32 * 1024 * 1024,
 }
 
 

@@ -1,0 +1,246 @@
+"""Rendered template fragments, memoised by the values they show.
+
+    {% load fragments %}
+    {% fragment "inventory/_room_option.html" option=card %}
+
+renders the template with ``option`` and nothing else from the page's
+context, so its HTML is a function of the template, the values, the active
+language, the time zone and the script prefix. It is kept under exactly that
+key in a bounded LRU in this process and never needs invalidating: a write
+that changes what the fragment shows changes the values it is given, hence
+the key.
+
+This is what lets a page survive the availability invalidations of a busy
+hotel. A hold bumps its whole hotel's namespace, so the page's data is read
+again, but every room type whose figures did not move renders from memory;
+Django's template engine costs far more than the read.
+
+The values must be hashable and carry everything the template shows: named
+tuples, frozen dataclasses, strings, numbers, dates, Decimals. A model
+instance is refused, since it hashes by primary key and a renamed room would
+render the old name. ``key=...`` names the memo key explicitly when the
+values are not hashable (a bound form); the caller then promises that the key
+determines everything the fragment shows, and ``key=None`` renders without
+the memo.
+
+What belongs to one request or one form is never kept: a fragment renders
+``{% csrf_token %}`` and ``{% idempotency_field %}`` as markers, and every
+render, hit or miss, replaces them with this request's CSRF field and a fresh
+idempotency key per form.
+"""
+
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from django.db.models import Model
+from django.template.defaulttags import CsrfTokenNode
+from django.template.loader import get_template
+from django.urls import get_script_prefix
+from django.utils import timezone, translation
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from . import conf, stats
+
+NAMESPACE = "fragments"
+
+# Per process and unguessable, so that no hotel description or guest input
+# can contain them; the memo is per process too.
+CSRF_MARK = "csrf-" + secrets.token_hex(16)
+IDEMPOTENCY_MARK = "idem-" + secrets.token_hex(16)
+_IN_FRAGMENT = "_rendering_fragment"
+_CSRF_FIELD = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', CSRF_MARK)
+_MARKS = re.compile(f"({re.escape(_CSRF_FIELD)}|{re.escape(IDEMPOTENCY_MARK)})")
+_NO_MEMO = object()
+
+
+class FragmentMemo:
+    """A thread-safe LRU of rendered fragments, bounded in entries and in characters.
+
+    A fragment is kept only from its second render on. Most fragments of a
+    search for a stay nobody else asks for are never seen again; kept at once
+    they would push the popular stays' fragments out. The keys rendered once
+    are remembered by hash only, in a set emptied when it outgrows the memo.
+    (A probation segment in front of the LRU did worse on the guest mix: the
+    one-off fragments pushed the popular ones out of it before their second
+    request.)
+    """
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[Any, tuple[str, ...]] = OrderedDict()
+        self._size = 0
+        self._seen_once: set[int] = set()
+        self._lock = threading.Lock()
+
+    def get(self, key) -> tuple[str, ...] | None:
+        with self._lock:
+            pieces = self._entries.get(key)
+            if pieces is not None:
+                self._entries.move_to_end(key)
+            return pieces
+
+    def set(self, key, pieces: tuple[str, ...]) -> None:
+        max_entries = conf.get("CACHE_FRAGMENT_MAX_ENTRIES")
+        max_size = conf.get("CACHE_FRAGMENT_MAX_BYTES")
+        size = sum(len(p) for p in pieces)
+        if max_entries <= 0 or size * 10 > max_size:
+            return
+        with self._lock:
+            digest = hash(key)
+            if digest not in self._seen_once:
+                if len(self._seen_once) >= 2 * max_entries:
+                    self._seen_once.clear()
+                self._seen_once.add(digest)
+                return
+            self._seen_once.discard(digest)
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._size -= sum(len(p) for p in old)
+            self._entries[key] = pieces
+            self._size += size
+            while len(self._entries) > max_entries or self._size > max_size:
+                _, evicted = self._entries.popitem(last=False)
+                self._size -= sum(len(p) for p in evicted)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._seen_once.clear()
+            self._size = 0
+
+
+memo = FragmentMemo()
+
+
+def in_fragment(context) -> bool:
+    """Whether ``context`` is a fragment being rendered for the memo (per-request values wait)."""
+    return bool(context.get(_IN_FRAGMENT))
+
+
+def idempotency_key(context) -> str:
+    """A fresh key for one form, or the marker a memoised fragment stores in its place."""
+    # 128 random bits in 32 hex digits, as uuid4().hex gives, at a fifth of its cost.
+    return IDEMPOTENCY_MARK if in_fragment(context) else secrets.token_hex(16)
+
+
+def form_key(form, *depends_on: Any, fields: tuple[str, ...] | None = None):
+    """A memo key for a fragment that renders ``form`` (or only its ``fields``), or None.
+
+    A form's HTML follows from its class, its data (bound) or initial values
+    (unbound), and whatever its validation and choices read besides:
+    ``depends_on`` names those (today's date for a date that may not be in
+    the past, the ``catalogue`` version for choices read from the database).
+    An unknown dependency (None: Redis did not answer) means no memo.
+    """
+    if any(value is None for value in depends_on):
+        return None
+    names = tuple(form.fields) if fields is None else fields
+    if form.is_bound:
+        getlist = getattr(form.data, "getlist", None)
+        state = tuple(
+            (
+                name,
+                tuple(getlist(form.add_prefix(name)))
+                if getlist
+                else form.data.get(form.add_prefix(name)),
+            )
+            for name in names
+        )
+    else:
+        state = tuple((name, form.get_initial_for_field(form.fields[name], name)) for name in names)
+    return (
+        f"{type(form).__module__}.{type(form).__qualname__}",
+        form.prefix,
+        form.auto_id,
+        form.is_bound,
+        state,
+        depends_on,
+    )
+
+
+def _memo_key(template_name: str, values: dict[str, Any]):
+    if "key" in values:
+        key = values.pop("key")
+        if key is None:
+            return _NO_MEMO
+        parts: Any = ("key", key)
+    else:
+        for name, value in values.items():
+            if isinstance(value, Model):
+                raise TypeError(
+                    f"fragment {template_name}: {name} is a model instance, which hashes by "
+                    "its primary key only; pass the fields the fragment shows."
+                )
+        parts = tuple(sorted(values.items()))
+    # What a template renders beyond its values: words and dates follow the
+    # language and the time zone, {% url %} the script prefix.
+    key = (
+        template_name,
+        translation.get_language(),
+        timezone.get_current_timezone_name(),
+        get_script_prefix(),
+        parts,
+    )
+    try:
+        hash(key)
+    except TypeError as exc:
+        raise TypeError(
+            f"fragment {template_name}: its values must be hashable (tuples, named tuples, "
+            f"frozen dataclasses), or pass key=...: {exc}"
+        ) from None
+    return key
+
+
+def _render(template_name: str, values: dict[str, Any]) -> tuple[str, ...]:
+    html = get_template(template_name).render(
+        {**values, "csrf_token": CSRF_MARK, _IN_FRAGMENT: True}
+    )
+    return tuple(_MARKS.split(html))
+
+
+def _fill(pieces: tuple[str, ...], context) -> str:
+    if len(pieces) == 1:
+        return pieces[0]
+    out = []
+    csrf_field = None
+    for i, piece in enumerate(pieces):
+        if not i % 2:
+            out.append(piece)
+        elif piece == IDEMPOTENCY_MARK:
+            out.append(idempotency_key(context))
+        else:
+            if csrf_field is None:
+                # Exactly what {% csrf_token %} renders in this context: this
+                # request's token, or the marker again inside another fragment.
+                csrf_field = CsrfTokenNode().render(context)
+            out.append(csrf_field)
+    return "".join(out)
+
+
+def render(template_name: str, values: dict[str, Any], context) -> SafeString:
+    """Render ``template_name`` from ``values`` alone, through the memo; fill in ``context``'s
+    per-request values (its CSRF token, a fresh idempotency key per form).
+    """
+    values = dict(values)
+    key = _memo_key(template_name, values)
+    if key is _NO_MEMO:
+        return mark_safe(_fill(_render(template_name, values), context))  # noqa: S308
+    pieces = memo.get(key)
+    if pieces is None:
+        stats.record(NAMESPACE, "local", "miss")
+        pieces = _render(template_name, values)
+        memo.set(key, pieces)
+    else:
+        stats.record(NAMESPACE, "local", "hit")
+    # The template engine escaped the values; the markers are plain text.
+    return mark_safe(_fill(pieces, context))  # noqa: S308

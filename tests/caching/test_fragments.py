@@ -1,0 +1,181 @@
+import re
+from typing import NamedTuple
+
+import pytest
+from django.conf import settings
+from django.middleware.csrf import _unmask_cipher_token
+from django.template import Context, RequestContext, Template
+from django.test import RequestFactory, override_settings
+from django.utils import translation
+
+from caching import fragments, stats
+from hotel.forms import StayForm
+from tests.factories import HotelFactory
+
+TEMPLATES = {
+    "t/card.html": "{{ card.name }}|{{ outer }}",
+    "t/form.html": (
+        "{% load booking_tags %}<form>{% csrf_token %}{% idempotency_field %}{{ n }}</form>"
+    ),
+    "t/two_forms.html": (
+        '{% load fragments %}{% fragment "t/form.html" n=1 %}{% fragment "t/form.html" n=2 %}'
+    ),
+    "t/language.html": "{% load i18n %}{% get_current_language as lang %}{{ lang }}",
+    "t/stay_form.html": "{{ form.check_in }}",
+}
+
+
+@pytest.fixture(autouse=True)
+def _templates():
+    engine = settings.TEMPLATES[0]
+    options = {k: v for k, v in engine["OPTIONS"].items() if k != "loaders"}
+    loaders = [
+        ("django.template.loaders.locmem.Loader", TEMPLATES),
+        "django.template.loaders.filesystem.Loader",
+        "django.template.loaders.app_directories.Loader",
+    ]
+    with override_settings(
+        TEMPLATES=[{**engine, "APP_DIRS": False, "OPTIONS": {**options, "loaders": loaders}}]
+    ):
+        yield
+
+
+class Card(NamedTuple):
+    name: str
+
+
+def _render(source: str, context=None, **values) -> str:
+    return Template("{% load fragments %}" + source).render(context or Context(values))
+
+
+def _page(request, n: int = 0) -> str:
+    return Template('{% load fragments %}{% fragment "t/form.html" n=n %}').render(
+        RequestContext(request, {"n": n})
+    )
+
+
+def _field(html: str, name: str) -> list[str]:
+    return re.findall(rf'name="{name}" value="([^"]*)"', html)
+
+
+def test_a_fragment_sees_its_values_and_nothing_else_of_the_page():
+    html = _render('{% fragment "t/card.html" card=card %}', card=Card("Sea view"), outer="x")
+
+    assert html == "Sea view|"
+
+
+def test_a_fragment_is_kept_from_its_second_render_then_served_from_memory():
+    source = '{% fragment "t/card.html" card=card %}'
+
+    first = _render(source, card=Card("A"))
+    assert len(fragments.memo) == 0
+    second = _render(source, card=Card("A"))
+    assert len(fragments.memo) == 1
+    third = _render(source, card=Card("A"))
+
+    assert first == second == third == "A|"
+    assert stats.process_counts()["fragments"]["local"] == {"hits": 1, "misses": 2, "ratio": 0.3333}
+
+
+def test_other_values_are_another_fragment():
+    source = '{% fragment "t/card.html" card=card %}'
+    for _ in range(2):
+        _render(source, card=Card("A"))
+
+    assert _render(source, card=Card("B")) == "B|"
+
+
+def test_each_render_carries_its_own_requests_csrf_token_and_fresh_idempotency_keys():
+    factory = RequestFactory()
+    pages = []
+    for _ in range(4):
+        request = factory.get("/")
+        pages.append((request, _page(request)))
+
+    tokens = [_field(html, "csrfmiddlewaretoken")[0] for _request, html in pages]
+    keys = [_field(html, "idempotency_key")[0] for _request, html in pages]
+    # every page shows a token of its own request's secret (tests/inventory/test_views.py
+    # posts one back through the CSRF check) ...
+    secrets = [request.META["CSRF_COOKIE"] for request, _html in pages]
+    assert [_unmask_cipher_token(token) for token in tokens] == secrets
+    assert len(set(secrets)) == 4
+    # ... and a key of its own, also on the renders served from memory
+    assert len(set(keys)) == 4 and all(re.fullmatch(r"[0-9a-f]{32}", k) for k in keys)
+    assert stats.process_counts()["fragments"]["local"]["hits"] == 2
+    # what memory keeps has neither
+    [kept] = fragments.memo._entries.values()
+    assert not any(token in "".join(kept) for token in tokens + keys)
+
+
+def test_forms_of_a_fragment_inside_a_fragment_get_keys_of_their_own_on_every_render():
+    request = RequestFactory().get("/")
+    renders = [
+        Template('{% load fragments %}{% fragment "t/two_forms.html" n=0 %}').render(
+            RequestContext(request)
+        )
+        for _ in range(3)
+    ]
+
+    keys = [key for html in renders for key in _field(html, "idempotency_key")]
+    assert len(keys) == 6 and len(set(keys)) == 6
+    tokens = [token for html in renders for token in _field(html, "csrfmiddlewaretoken")]
+    assert len(tokens) == 6
+    assert {_unmask_cipher_token(token) for token in tokens} == {request.META["CSRF_COOKIE"]}
+
+
+def test_the_active_language_is_part_of_the_key():
+    source = '{% fragment "t/language.html" card=card %}'
+    rendered = {}
+    for language in ("en-gb", "de", "en-gb", "de"):
+        with translation.override(language):
+            rendered.setdefault(language, set()).add(_render(source, card=Card("A")))
+
+    assert rendered == {"en-gb": {"en-gb"}, "de": {"de"}}
+
+
+def test_a_model_instance_or_an_unhashable_value_is_refused_with_a_clear_error(db):
+    with pytest.raises(TypeError, match="model instance"):
+        _render('{% fragment "t/card.html" card=card %}', card=HotelFactory())
+    with pytest.raises(TypeError, match="hashable"):
+        _render('{% fragment "t/card.html" card=card %}', card=["a list"])
+
+
+def test_key_none_renders_every_time_without_the_memo():
+    for _ in range(3):
+        assert (
+            _render('{% fragment "t/card.html" key=None card=card %}', card={"name": "x"}) == "x|"
+        )
+
+    assert len(fragments.memo) == 0
+
+
+def test_the_memo_keeps_at_most_its_entries(settings):
+    settings.CACHE_FRAGMENT_MAX_ENTRIES = 2
+    for name in ("A", "B", "C"):
+        for _ in range(2):
+            _render('{% fragment "t/card.html" card=card %}', card=Card(name))
+
+    assert len(fragments.memo) == 2
+    assert _render('{% fragment "t/card.html" card=card %}', card=Card("C")) == "C|"
+
+
+def test_a_form_key_follows_the_data_the_fields_and_the_dependencies():
+    data = {"check_in": "2030-01-10", "check_out": "2030-01-12", "adults": "2"}
+
+    same = [fragments.form_key(StayForm(data), "2030-01-01") for _ in range(2)]
+    other_data = fragments.form_key(StayForm({**data, "adults": "3"}), "2030-01-01")
+    other_day = fragments.form_key(StayForm(data), "2030-01-02")
+    dates_only = fragments.form_key(
+        StayForm({**data, "adults": "3"}), "2030-01-01", fields=("check_in", "check_out")
+    )
+
+    assert same[0] == same[1]
+    assert len({same[0], other_data, other_day}) == 3
+    assert dates_only == fragments.form_key(
+        StayForm(data), "2030-01-01", fields=("check_in", "check_out")
+    )
+    assert fragments.form_key(StayForm(data), None) is None
+    unbound = StayForm(initial={"check_in": "2030-01-10"})
+    assert fragments.form_key(unbound) == fragments.form_key(
+        StayForm(initial={"check_in": "2030-01-10"})
+    )
