@@ -312,10 +312,20 @@ class _SingleFlight:
 _flights = _SingleFlight()
 
 
-def cached(namespace: str, key_parts: Iterable[Any], loader: Callable[[], T], ttl=None) -> T:
+def cached(
+    namespace: str,
+    key_parts: Iterable[Any],
+    loader: Callable[[], T],
+    ttl=None,
+    *,
+    lock: bool = True,
+) -> T:
     """Return the cached value for ``key_parts`` in ``namespace``, loading it on a miss.
 
     ``ttl`` (seconds) defaults to CACHE_DEFAULT_TTL. The value must pickle.
+    ``lock=False`` skips the stampede lock across processes: for a loader as
+    cheap as the lock's three round trips to Redis (one indexed query),
+    letting concurrent misses each run it costs less than making them wait.
     Never call this on a booking path: those read the database.
     """
     if ttl is None:
@@ -337,19 +347,21 @@ def cached(namespace: str, key_parts: Iterable[Any], loader: Callable[[], T], tt
         return value
     stats.record(namespace, "local", "miss")
     key = _value_key(namespace, version, suffix)
-    value = _flights.run(key, lambda: _read_shared(namespace, version, slot, key, loader, ttl))
+    value = _flights.run(
+        key, lambda: _read_shared(namespace, version, slot, key, loader, ttl, lock=lock)
+    )
     stats.maybe_flush()
     return value
 
 
-def _read_shared(namespace, version, slot, key, loader, ttl):
+def _read_shared(namespace, version, slot, key, loader, ttl, *, lock=True):
     value = cache.get(key, MISSING)
     if value is not MISSING:
         stats.record(namespace, "shared", "hit")
         local_tier.set(namespace, slot, version, value, ttl)
         return value
     stats.record(namespace, "shared", "miss")
-    if conf.get("CACHE_STAMPEDE_LOCK"):
+    if lock and conf.get("CACHE_STAMPEDE_LOCK"):
         return _load_under_lock(namespace, version, slot, key, loader, ttl)
     value = loader()
     _store(namespace, version, slot, key, value, ttl)

@@ -9,7 +9,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from django.dispatch import receiver
 
 from hotel.models import Amenity, Hotel, Room, RoomType
-from inventory.models import RoomInventory
+from inventory.models import OccupancySupplement, RoomInventory
 from inventory.services import availability_namespaces
 
 from .api import invalidate_on_commit
@@ -67,6 +67,16 @@ def room_type_or_room_changed(sender, instance, **kwargs):
     invalidate_on_commit(*_hotel_namespaces(hotel))
 
 
+@receiver(post_save, sender=OccupancySupplement, dispatch_uid="caching.supplement_saved")
+@receiver(post_delete, sender=OccupancySupplement, dispatch_uid="caching.supplement_deleted")
+def supplement_changed(sender, instance: OccupancySupplement, **kwargs):
+    # The catalogue caches room types with their supplement (quotes add it).
+    room_type = _room_type_of(instance)
+    hotel = _hotel_of(room_type) if room_type is not None else None
+    if hotel is not None:
+        invalidate_on_commit(*_hotel_namespaces(hotel))
+
+
 @receiver(post_save, sender=RoomInventory, dispatch_uid="caching.inventory_saved")
 @receiver(post_delete, sender=RoomInventory, dispatch_uid="caching.inventory_deleted")
 def inventory_changed(sender, instance: RoomInventory, **kwargs):
@@ -76,7 +86,7 @@ def inventory_changed(sender, instance: RoomInventory, **kwargs):
         invalidate_on_commit(*availability_namespaces(hotel=hotel))
 
 
-def _room_type_of(instance: RoomInventory) -> RoomType | None:
+def _room_type_of(instance: RoomInventory | OccupancySupplement) -> RoomType | None:
     try:
         return instance.room_type
     except RoomType.DoesNotExist:

@@ -34,6 +34,7 @@ from .services import stay_nights
 # Invalidation on commit makes a write visible at once; the TTL only bounds
 # how long a value survives if an invalidation is lost (Redis down mid-write).
 AVAILABILITY_TTL = 300
+CATALOGUE_TTL = 300
 STAFF_CALENDAR_TTL = 15
 GUEST_CALENDAR_DAYS = 60
 
@@ -244,18 +245,86 @@ def _room_types(*, hotel_ids: list[int]) -> list[RoomType]:
     )
 
 
-def room_types_availability(
-    *,
+@dataclass
+class _Catalogue:
+    """Active hotels by name, their amenities and active room types: what staff change."""
+
+    hotels: list[Hotel]
+    amenities: dict[int, list[tuple[str, str]]]
+    room_types: list[RoomType]
+
+
+def _load_catalogue(*, hotels) -> _Catalogue:
+    hotels = list(hotels.filter(is_active=True).order_by("name"))
+    ids = [h.pk for h in hotels]
+    amenities: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for hotel_id, slug, name in (
+        Amenity.hotels.through.objects.filter(hotel_id__in=ids)
+        .order_by("amenity__name")
+        .values_list("hotel_id", "amenity__slug", "amenity__name")
+    ):
+        amenities[hotel_id].append((slug, name))
+    return _Catalogue(
+        hotels=hotels, amenities=dict(amenities), room_types=_room_types(hotel_ids=ids)
+    )
+
+
+# A hold bumps its hotel's and city's availability namespaces, which on a busy
+# site happens several times a second; the catalogue the figures are computed
+# over changes only when staff edit it. So the two are cached apart: the
+# catalogue under ``catalogue`` (bumped by any hotel, room type, room, amenity
+# or supplement change), the nights' figures under the availability
+# namespaces, and after a hold only the one aggregate query runs again.
+def _city_catalogue(city_key: str) -> _Catalogue:
+    return cached(
+        "catalogue",
+        ["city-availability", city_key],
+        lambda: _load_catalogue(hotels=Hotel.objects.filter(city__iexact=city_key)),
+        ttl=CATALOGUE_TTL,
+    )
+
+
+def _hotel_room_types(hotel: Hotel) -> list[RoomType]:
+    return cached(
+        "catalogue",
+        ["hotel-room-types", hotel.pk],
+        lambda: _room_types(hotel_ids=[hotel.pk]),
+        ttl=CATALOGUE_TTL,
+    )
+
+
+def _stay_figures(
+    namespace: str, *, room_types: list[RoomType], check_in: date, check_out: date, use_cache: bool
+) -> dict[int, dict]:
+    """The aggregate of the stay's nights per room type, cached under ``namespace``."""
+    ids = [rt.pk for rt in room_types]
+
+    def load():
+        return _aggregate(room_type_ids=ids, check_in=check_in, check_out=check_out)
+
+    if not use_cache:
+        return load()
+    # The ids are in the key so that figures read before a room type was
+    # added can never be paired with the catalogue read after. One indexed
+    # query costs less than the stampede lock's round trips.
+    return cached(
+        namespace,
+        ["nights", check_in.isoformat(), check_out.isoformat(), *ids],
+        load,
+        ttl=AVAILABILITY_TTL,
+        lock=False,
+    )
+
+
+def _evaluate_all(
     room_types: list[RoomType],
+    aggs: dict[int, dict],
+    *,
     check_in: date,
     check_out: date,
     adults: int,
-    children: int = 0,
+    children: int,
 ) -> list[RoomTypeAvailability]:
-    """Availability of the given room types (loaded with hotel and supplement) in one query."""
-    aggs = _aggregate(
-        room_type_ids=[rt.pk for rt in room_types], check_in=check_in, check_out=check_out
-    )
     return [
         _evaluate(
             room_type=rt,
@@ -269,6 +338,23 @@ def room_types_availability(
     ]
 
 
+def room_types_availability(
+    *,
+    room_types: list[RoomType],
+    check_in: date,
+    check_out: date,
+    adults: int,
+    children: int = 0,
+) -> list[RoomTypeAvailability]:
+    """Availability of the given room types (loaded with hotel and supplement) in one query."""
+    aggs = _aggregate(
+        room_type_ids=[rt.pk for rt in room_types], check_in=check_in, check_out=check_out
+    )
+    return _evaluate_all(
+        room_types, aggs, check_in=check_in, check_out=check_out, adults=adults, children=children
+    )
+
+
 def hotel_availability(
     *,
     hotel: Hotel,
@@ -279,52 +365,56 @@ def hotel_availability(
     use_cache: bool = True,
 ) -> list[RoomTypeAvailability]:
     """Every active room type of a hotel over a stay for a party, in two queries."""
-
-    def load():
-        return room_types_availability(
-            room_types=_room_types(hotel_ids=[hotel.pk]),
-            check_in=check_in,
-            check_out=check_out,
-            adults=adults,
-            children=children or 0,
-        )
-
-    if not use_cache:
-        return load()
-    return cached(
+    room_types = _hotel_room_types(hotel) if use_cache else _room_types(hotel_ids=[hotel.pk])
+    aggs = _stay_figures(
         f"availability:hotel:{hotel.pk}",
-        ["stay", check_in.isoformat(), check_out.isoformat(), adults, children or 0],
-        load,
-        ttl=AVAILABILITY_TTL,
+        room_types=room_types,
+        check_in=check_in,
+        check_out=check_out,
+        use_cache=use_cache,
     )
+    return _evaluate_all(
+        room_types,
+        aggs,
+        check_in=check_in,
+        check_out=check_out,
+        adults=adults,
+        children=children or 0,
+    )
+
+
+def _hotels_with_availability(
+    catalogue: _Catalogue, aggs: dict[int, dict], **stay
+) -> list[HotelAvailability]:
+    by_hotel: dict[int, list[RoomTypeAvailability]] = defaultdict(list)
+    for entry in _evaluate_all(catalogue.room_types, aggs, **stay):
+        by_hotel[entry.room_type.hotel_id].append(entry)
+    return [
+        HotelAvailability(
+            hotel=h, amenities=list(catalogue.amenities.get(h.pk, [])), room_types=by_hotel[h.pk]
+        )
+        for h in catalogue.hotels
+    ]
 
 
 def hotels_availability(
     *, hotel_ids: list[int], check_in: date, check_out: date, adults: int, children: int = 0
 ) -> list[HotelAvailability]:
     """Availability of every active room type of the given active hotels, in four queries."""
-    hotels = list(Hotel.objects.filter(pk__in=hotel_ids, is_active=True).order_by("name"))
-    ids = [h.pk for h in hotels]
-    amenities: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for hotel_id, slug, name in (
-        Amenity.hotels.through.objects.filter(hotel_id__in=ids)
-        .order_by("amenity__name")
-        .values_list("hotel_id", "amenity__slug", "amenity__name")
-    ):
-        amenities[hotel_id].append((slug, name))
-    by_hotel: dict[int, list[RoomTypeAvailability]] = defaultdict(list)
-    for entry in room_types_availability(
-        room_types=_room_types(hotel_ids=ids),
+    catalogue = _load_catalogue(hotels=Hotel.objects.filter(pk__in=hotel_ids))
+    aggs = _aggregate(
+        room_type_ids=[rt.pk for rt in catalogue.room_types],
+        check_in=check_in,
+        check_out=check_out,
+    )
+    return _hotels_with_availability(
+        catalogue,
+        aggs,
         check_in=check_in,
         check_out=check_out,
         adults=adults,
         children=children or 0,
-    ):
-        by_hotel[entry.room_type.hotel_id].append(entry)
-    return [
-        HotelAvailability(hotel=h, amenities=amenities[h.pk], room_types=by_hotel[h.pk])
-        for h in hotels
-    ]
+    )
 
 
 def city_availability(
@@ -338,22 +428,25 @@ def city_availability(
 ) -> list[HotelAvailability]:
     """Every active hotel of a city (any case) with its room types' availability."""
     city_key = city.strip().lower()
-
-    def load():
-        ids = list(
-            Hotel.objects.filter(is_active=True, city__iexact=city_key).values_list("pk", flat=True)
-        )
-        return hotels_availability(
-            hotel_ids=ids, check_in=check_in, check_out=check_out, adults=adults, children=children
-        )
-
-    if not use_cache:
-        return load()
-    return cached(
+    catalogue = (
+        _city_catalogue(city_key)
+        if use_cache
+        else _load_catalogue(hotels=Hotel.objects.filter(city__iexact=city_key))
+    )
+    aggs = _stay_figures(
         f"availability:city:{city_key}",
-        ["stay", check_in.isoformat(), check_out.isoformat(), adults, children or 0],
-        load,
-        ttl=AVAILABILITY_TTL,
+        room_types=catalogue.room_types,
+        check_in=check_in,
+        check_out=check_out,
+        use_cache=use_cache,
+    )
+    return _hotels_with_availability(
+        catalogue,
+        aggs,
+        check_in=check_in,
+        check_out=check_out,
+        adults=adults,
+        children=children or 0,
     )
 
 
@@ -452,6 +545,7 @@ def room_type_calendar(
         ["room-calendar", room_type.pk, start.isoformat(), days],
         load,
         ttl=AVAILABILITY_TTL,
+        lock=False,
     )
 
 
@@ -517,11 +611,16 @@ def search_hotels(
     computed in the same fixed number of queries, uncached. Hotels where
     nothing is bookable sort after those where something is.
     """
-    matches = list(
-        Hotel.objects.filter(is_active=True)
-        .filter(Q(city__iexact=q) | Q(city__istartswith=q) | Q(name__icontains=q))
-        .values_list("pk", "city")
-    )
+
+    def load_matches():
+        return list(
+            Hotel.objects.filter(is_active=True)
+            .filter(Q(city__iexact=q) | Q(city__istartswith=q) | Q(name__icontains=q))
+            .values_list("pk", "city")
+        )
+
+    # The matching is case-insensitive, so is the key.
+    matches = cached("catalogue", ["search-matches", q.lower()], load_matches, ttl=CATALOGUE_TTL)
     if not matches:
         return []
     ids = {pk for pk, _city in matches}

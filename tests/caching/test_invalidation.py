@@ -318,3 +318,22 @@ def test_creating_rows_costs_no_extra_query(django_assert_num_queries):
         RoomTypeFactory(hotel=hotel)
     with django_assert_num_queries(1):
         Amenity.objects.create(name="Sauna", slug="sauna")
+
+
+def test_a_supplement_change_reprices_cached_stays_once_it_commits(
+    django_capture_on_commit_callbacks,
+):
+    from inventory.selectors import city_availability
+    from tests.factories import OccupancySupplementFactory
+
+    room_type = RoomTypeFactory(hotel=HotelFactory(city="Braga"), max_adults=3, max_occupancy=3)
+    check_in = date.today() + timedelta(days=10)
+    RoomInventoryFactory(room_type=room_type, date=check_in, price="100.00")
+    stay = {"city": "Braga", "check_in": check_in, "check_out": check_in + timedelta(days=1)}
+    [before] = city_availability(adults=3, **stay)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        OccupancySupplementFactory(room_type=room_type, extra_adult="30.00")
+
+    [after] = city_availability(adults=3, **stay)
+    assert (before.room_types[0].total, after.room_types[0].total) == (100, 130)

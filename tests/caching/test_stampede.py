@@ -102,3 +102,19 @@ def test_without_the_lock_a_miss_takes_none(settings, monkeypatch, loader):
 
     assert not [key for key in added if key.startswith("lock:")]
     assert loader.calls == 1
+
+
+def test_a_cheap_read_asks_for_no_lock_and_is_still_stored(monkeypatch, loader):
+    added = []
+    original_add = cache.add
+    monkeypatch.setattr(
+        cache, "add", lambda key, *a, **kw: added.append(key) or original_add(key, *a, **kw)
+    )
+    key, _lock_key = _keys("availability:hotel:1", ["nights"])
+
+    cached("availability:hotel:1", ["nights"], loader, lock=False)
+
+    assert not [k for k in added if k.startswith("lock:")]
+    assert cache.get(key) == {"call": 1}
+    assert cached("availability:hotel:1", ["nights"], loader, lock=False) == {"call": 1}
+    assert loader.calls == 1
