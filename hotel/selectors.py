@@ -54,3 +54,12 @@ def hotel_for_page(*, slug: str) -> Hotel:
         )
         .get()
     )
+
+
+def room_type_for_page(*, hotel_slug: str, slug: str) -> RoomType:
+    """An active room type of an active hotel, with its hotel, supplement and amenities."""
+    return (
+        RoomType.objects.select_related("hotel", "supplement")
+        .prefetch_related(Prefetch("amenities", queryset=Amenity.objects.order_by("name")))
+        .get(hotel__slug=hotel_slug, hotel__is_active=True, slug=slug, is_active=True)
+    )

@@ -10,8 +10,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from caching.api import cached
+from caching.fragments import form_key
 
 from . import selectors
+from .cards import city_cards
 from .forms import HotelListForm, SearchForm, StayForm
 from .models import Hotel
 
@@ -25,7 +27,11 @@ CATALOGUE_TTL = 300
 def home(request):
     form = SearchForm(initial={"adults": 2, "children": 0})
     cities = cached("catalogue", ["cities"], selectors.cities, ttl=CATALOGUE_TTL)
-    return render(request, "hotel/home.html", {"form": form, "cities": cities})
+    return render(
+        request,
+        "hotel/home.html",
+        {"form": form, "form_key": form_key(form), "cities": city_cards(cities)},
+    )
 
 
 @require_GET
@@ -73,15 +79,17 @@ def hotel_detail(request, slug: str):
 
 
 def hotel_availability_for(hotel: Hotel, stay: dict):
+    from inventory.cards import option_card
     from inventory.selectors import hotel_availability
 
-    return hotel_availability(
+    options = hotel_availability(
         hotel=hotel,
         check_in=stay["check_in"],
         check_out=stay["check_out"],
         adults=stay["adults"],
         children=stay["children"],
     )
+    return [option_card(option) for option in options]
 
 
 @never_cache

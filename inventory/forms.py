@@ -35,6 +35,13 @@ class InventorySearchForm(SearchForm):
         error_messages={"invalid_choice": _("%(value)s is not an amenity we know.")},
     )
 
+    def clean_amenities(self) -> list[Amenity]:
+        # None chosen is an empty queryset, which still compiles a query to
+        # iterate; the search page asks this on every request.
+        if not self["amenities"].data:
+            return []
+        return list(self.cleaned_data["amenities"])
+
     def clean_q(self) -> str:
         q = super().clean_q()
         if not q:

@@ -2,15 +2,21 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from caching.api import cached, namespace_version
+from caching.fragments import form_key
 from hotel.forms import StayForm
 from hotel.models import RoomType
+from hotel.selectors import room_type_for_page
 
+from .cards import calendar_weeks, option_card, search_result_card
 from .forms import InventorySearchForm
 from .selectors import (
+    CATALOGUE_TTL,
     GUEST_CALENDAR_DAYS,
     room_type_calendar,
     room_types_availability,
@@ -26,7 +32,14 @@ def search(request):
     form = InventorySearchForm(request.GET or None)
     context = {"form": form, "page": None}
     status = 200
-    if form.is_bound and form.is_valid():
+    valid = form.is_bound and form.is_valid()
+    # The form's errors depend on today (no past check-in) and its amenity
+    # choices and party limits on the catalogue. Its checkboxes, the costly
+    # part, are a fragment of their own that does not change with the stay.
+    catalogue = namespace_version("catalogue")
+    context["form_key"] = form_key(form, timezone.now().date(), catalogue)
+    context["filters_key"] = form_key(form, catalogue, fields=("stars", "amenities"))
+    if valid:
         data = form.cleaned_data
         results = search_hotels(
             q=data["q"],
@@ -38,7 +51,9 @@ def search(request):
             amenities=[a.slug for a in data["amenities"]],
             sort=data["sort"],
         )
-        context["page"] = Paginator(results, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+        page = Paginator(results, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+        context["page"] = page
+        context["results"] = [search_result_card(result) for result in page]
         context["query"] = urlencode(
             [(k, v) for k, values in request.GET.lists() if k != "page" for v in values]
         )
@@ -48,25 +63,19 @@ def search(request):
     return render(request, "inventory/search.html", context, status=status)
 
 
-def _weeks(days: list) -> list[list]:
-    """Calendar days in Monday-first weeks, padded with None before the first day."""
-    if not days:
-        return []
-    cells = [None] * days[0].date.weekday() + list(days)
-    cells += [None] * (-len(cells) % 7)
-    return [cells[i : i + 7] for i in range(0, len(cells), 7)]
-
-
 @require_GET
 def room_type_detail(request, slug, room_type_slug):
     """A room type with its 60-day availability and price calendar, and a quote for a stay."""
-    room_type = get_object_or_404(
-        RoomType.objects.select_related("hotel", "supplement").prefetch_related("amenities"),
-        hotel__slug=slug,
-        hotel__is_active=True,
-        slug=room_type_slug,
-        is_active=True,
-    )
+
+    def load() -> RoomType | None:
+        try:
+            return room_type_for_page(hotel_slug=slug, slug=room_type_slug)
+        except RoomType.DoesNotExist:
+            return None
+
+    room_type = cached("catalogue", ["room-type", slug, room_type_slug], load, ttl=CATALOGUE_TTL)
+    if room_type is None:
+        raise Http404("No such room type.")
     today = timezone.now().astimezone(room_type.hotel.tzinfo).date()
     days = room_type_calendar(room_type=room_type, start=today, days=GUEST_CALENDAR_DAYS)
     stay_form = (
@@ -81,13 +90,14 @@ def room_type_detail(request, slug, room_type_slug):
     if stay_form.is_bound:
         if stay_form.is_valid():
             data = stay_form.cleaned_data
-            [option] = room_types_availability(
+            [availability] = room_types_availability(
                 room_types=[room_type],
                 check_in=data["check_in"],
                 check_out=data["check_out"],
                 adults=data["adults"],
                 children=data["children"],
             )
+            option = option_card(availability)
         else:
             status = 400
     return render(
@@ -96,9 +106,11 @@ def room_type_detail(request, slug, room_type_slug):
         {
             "room_type": room_type,
             "hotel": room_type.hotel,
-            "weeks": _weeks(days),
+            "weeks": calendar_weeks(days),
             "days": days,
             "stay_form": stay_form,
+            # Validation reads the UTC date (StayForm.earliest_check_in).
+            "stay_form_key": form_key(stay_form, today, timezone.now().date()),
             "option": option,
         },
         status=status,

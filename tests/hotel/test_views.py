@@ -214,3 +214,56 @@ def test_money_is_formatted_in_the_hotels_currency():
     assert money(Decimal("99"), "GBP") == "£99.00"
     assert money(Decimal("1500"), "JPY") == "JP¥1,500"
     assert money(None, "EUR") == ""
+
+
+def test_nights_and_days_are_formatted_in_the_active_language():
+    from decimal import Decimal
+
+    from django.utils import translation
+
+    from hotel.templatetags.hotel_tags import day, nightly_prices
+    from inventory.cards import NightCard
+
+    nights = [
+        NightCard(date(2030, 1, 4), Decimal("120")),
+        NightCard(date(2030, 1, 5), Decimal("99.5")),
+    ]
+
+    assert nightly_prices(nights, "EUR") == "Fri 4: €120.00 · Sat 5: €99.50"
+    assert day(date(2030, 1, 4), "j M") == "4 Jan"
+    with translation.override("de"):
+        assert day(date(2030, 1, 4), "D j M") == "Fr 4 Jan"
+    assert day(date(2030, 1, 4), "D j M") == "Fri 4 Jan"
+    assert day(None, "j M") == ""
+
+
+def test_hotel_page_with_dates_gives_every_form_a_fresh_key_and_shows_a_hold_once_committed(
+    client, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    import re
+
+    from bookings.services import booking_hold
+    from tests.factories import RoomInventoryFactory
+
+    hotel = _hotel_with_rooms(1)
+    room_type = hotel.room_types.get()
+    check_in, check_out = _stay()
+    for night in (check_in, check_in + timedelta(days=1)):
+        RoomInventoryFactory(room_type=room_type, date=night, total=3, price="120.00")
+    stay = {"check_in": check_in.isoformat(), "check_out": check_out.isoformat(), "adults": 2}
+    pages = [client.get(hotel.get_absolute_url(), stay).content.decode() for _ in range(2)]
+
+    # the third page is served from memory and costs no query
+    with django_assert_num_queries(0):
+        pages.append(client.get(hotel.get_absolute_url(), stay).content.decode())
+    keys = [k for body in pages for k in re.findall(r'name="idempotency_key" value="(\w+)"', body)]
+    assert len(keys) == 3 and len(set(keys)) == 3
+    assert all("3 left" in body for body in pages)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_hold(room_type=room_type, check_in=check_in, check_out=check_out, adults=2)
+
+    # the hotel's nights are read again, its room types stay cached
+    with django_assert_num_queries(1):
+        body = client.get(hotel.get_absolute_url(), stay).content.decode()
+    assert "2 left" in body and "3 left" not in body

@@ -180,3 +180,136 @@ def test_unknown_or_inactive_room_type_is_404(client):
     room_type = RoomInventoryFactory(room_type__is_active=False).room_type
 
     assert client.get(room_type.get_absolute_url()).status_code == 404
+
+
+# --- pages served from memoised fragments (caching.fragments) ----------------------
+
+
+def _fields(body: str, name: str) -> list[str]:
+    import re
+
+    return re.findall(rf'name="{name}" value="([^"]*)"', body)
+
+
+def test_search_pages_from_memory_carry_each_visitors_csrf_token_and_fresh_idempotency_keys(
+    future,
+):
+    from django.test import Client
+
+    from bookings.models import Booking
+
+    _stocked(HotelFactory(city="Faro"), future)
+    query = {"q": "Faro", **_stay(future)}
+    visitors = [Client(enforce_csrf_checks=True) for _ in range(2)]
+    # the second render of a fragment is kept, the third is served from memory
+    pages = [_search(visitor, **query).content.decode() for _ in range(3) for visitor in visitors]
+
+    keys = [key for body in pages for key in _fields(body, "idempotency_key")]
+    assert len(keys) == 6 and len(set(keys)) == 6
+    # the last page, served from memory, books with its own visitor's token and key
+    token, key = _fields(pages[-1], "csrfmiddlewaretoken")[0], keys[-1]
+    [room_type_id] = _fields(pages[-1], "room_type")
+    response = visitors[1].post(
+        reverse("bookings:hold"),
+        {
+            "csrfmiddlewaretoken": token,
+            "idempotency_key": key,
+            "room_type": room_type_id,
+            **_stay(future),
+        },
+    )
+    assert response.status_code == 302
+    assert Booking.objects.get().idempotency_key == key
+    # and the other visitor's session cannot post it
+    refused = visitors[0].post(reverse("bookings:hold"), {"csrfmiddlewaretoken": token})
+    assert refused.status_code == 403
+
+
+def test_a_hold_shows_on_the_search_page_once_it_commits(
+    client, future, django_capture_on_commit_callbacks
+):
+    from bookings.services import booking_hold
+
+    room_type = _stocked(HotelFactory(city="Tavira"), future)
+    query = {"q": "Tavira", **_stay(future)}
+    for _ in range(3):
+        assert "2 left" in _search(client, **query).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_hold(
+            room_type=room_type, check_in=future, check_out=future + timedelta(days=2), adults=2
+        )
+
+    body = _search(client, **query).content.decode()
+    assert "1 left" in body and "2 left" not in body
+
+
+def test_an_inventory_edit_shows_on_the_room_type_calendar_once_it_commits(
+    client, future, django_capture_on_commit_callbacks
+):
+    from inventory.services import inventory_set
+
+    room_type = _stocked(HotelFactory(timezone="UTC"), date.today(), nights=60)
+    url = room_type.get_absolute_url()
+    for _ in range(3):
+        assert client.get(url).content.decode().count("2 free") == 60
+
+    with django_capture_on_commit_callbacks(execute=True):
+        inventory_set(
+            room_type=room_type,
+            start=date.today() + timedelta(days=5),
+            end=date.today() + timedelta(days=6),
+            stop_sell=True,
+        )
+
+    body = client.get(url).content.decode()
+    assert body.count("2 free") == 59 and "Closed" in body
+
+
+def test_search_page_costs_no_query_once_cached_and_one_after_a_hold(
+    client, future, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from bookings.services import booking_hold
+
+    room_type = _stocked(HotelFactory(city="Lagos"), future)
+    query = {"q": "Lagos", **_stay(future)}
+    # the second render of a fragment is the one kept (the amenity checkboxes read the table)
+    for _ in range(2):
+        _search(client, **query)
+
+    with django_assert_num_queries(0):
+        _search(client, **query)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_hold(
+            room_type=room_type,
+            check_in=future,
+            check_out=future + timedelta(days=1),
+            adults=1,
+        )
+    # the hotel's nights are read again; its catalogue stays cached
+    with django_assert_num_queries(1):
+        response = _search(client, **query)
+    assert "1 left" in response.content.decode()
+
+
+def test_room_type_page_costs_no_query_once_cached(client, django_assert_num_queries):
+    room_type = _stocked(HotelFactory(timezone="UTC"), date.today(), nights=60)
+    client.get(room_type.get_absolute_url())
+
+    with django_assert_num_queries(0):
+        response = client.get(room_type.get_absolute_url())
+
+    assert response.status_code == 200 and "2 free" in response.content.decode()
+
+
+def test_a_room_type_turned_inactive_is_404_once_the_change_commits(
+    client, django_capture_on_commit_callbacks
+):
+    room_type = _stocked(HotelFactory(), date.today())
+    assert client.get(room_type.get_absolute_url()).status_code == 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        room_type.is_active = False
+        room_type.save()
+
+    assert client.get(room_type.get_absolute_url()).status_code == 404
