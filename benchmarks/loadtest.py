@@ -11,7 +11,9 @@
    --max-steps is reached.
 5. Stop locust and gunicorn (also on Ctrl-C or failure) and write
    benchmarks/results/loadtest.{json,md}, with the CPU each request cost the
-   server, PostgreSQL, Redis and locust itself (all share the machine).
+   server, PostgreSQL, Redis and locust itself (all share the machine), and
+   the application's CPU by endpoint (gunicorn serves the project's WSGI app
+   through benchmarks/cpu_wsgi.py, which counts it).
 
 Everything it starts runs in its own process group and is ended in a
 ``finally`` block, so nothing outlives the command.
@@ -100,6 +102,20 @@ class Processes:
             self.stop(proc)
 
 
+# The application's routes behind the locustfile's request names
+# (benchmarks/cpu_wsgi.py counts CPU by method and route).
+ENDPOINTS = {
+    "GET hotel:home": "GET home",
+    "GET inventory:search": "GET search",
+    "GET hotel:detail": "GET hotel page (stay)",
+    "GET hotel:room_type": "GET room type page",
+    "POST bookings:hold": "POST hold",
+    "POST bookings:details": "POST details",
+    "POST bookings:review": "POST confirm",
+    "POST bookings:cancel": "POST cancel",
+}
+
+
 class CpuMeter:
     """CPU seconds of the server, its PostgreSQL backends and Redis, read from /proc (Linux).
 
@@ -111,10 +127,38 @@ class CpuMeter:
     every figure is None.
     """
 
-    def __init__(self, *, server_pgid: int, database: str) -> None:
+    def __init__(self, *, server_pgid: int, database: str, endpoint_dir: Path) -> None:
         self.server_pgid = server_pgid
         self.database = database
+        self.endpoint_dir = endpoint_dir
         self.ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def endpoints(self) -> dict[str, dict[str, float]]:
+        """Each worker's application CPU and requests by endpoint (benchmarks/cpu_wsgi.py)."""
+        totals: dict[str, dict[str, float]] = {}
+        for path in self.endpoint_dir.glob("*.json"):
+            try:
+                totals[path.stem] = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+        return totals
+
+    @staticmethod
+    def endpoint_cpu_ms(before: dict, after: dict) -> dict[str, float]:
+        """Application CPU milliseconds per request over a run, by locust request name."""
+        cpu: dict[str, float] = {}
+        count: dict[str, int] = {}
+        for worker, totals in after.items():
+            earlier = before.get(worker, {"cpu": {}, "requests": {}})
+            for endpoint, seconds in totals["cpu"].items():
+                name = ENDPOINTS.get(endpoint, "other")
+                cpu[name] = cpu.get(name, 0.0) + seconds - earlier["cpu"].get(endpoint, 0.0)
+                count[name] = (
+                    count.get(name, 0)
+                    + totals["requests"][endpoint]
+                    - earlier["requests"].get(endpoint, 0)
+                )
+        return {name: round(1000 * cpu[name] / n, 2) for name, n in count.items() if n}
 
     def snapshot(self) -> dict[str, dict[int, float]] | None:
         if not os.path.isdir("/proc/self"):
@@ -330,6 +374,7 @@ def _run_locust(
         "0",
     ]
     cpu_before = meter.snapshot() if meter else None
+    endpoints_before = meter.endpoints() if meter else {}
     locust_before = CpuMeter.children_seconds()
     proc = procs.start(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -340,10 +385,24 @@ def _run_locust(
     procs.stop(proc)
     locust_cpu = CpuMeter.children_seconds() - locust_before
     cpu = CpuMeter.spent(cpu_before, meter.snapshot() if meter else None)
+    if meter:
+        # The workers write their endpoint totals four times a second.
+        time.sleep(0.6)
+    endpoint_cpu = CpuMeter.endpoint_cpu_ms(endpoints_before, meter.endpoints()) if meter else {}
     _wait_drained(f"{host}/health/")
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"locust failed ({proc.returncode}): {err.decode()[-2000:]}")
     stats = _read_stats(prefix, seconds)
+    for name, row in stats["endpoints"].items():
+        row["server_cpu_ms"] = endpoint_cpu.get(name)
+    if requests_all := stats["endpoints"].get("all", {}).get("requests"):
+        counted = {n: v for n, v in endpoint_cpu.items() if n in stats["endpoints"]}
+        if counted:
+            stats["endpoints"]["all"]["server_cpu_ms"] = round(
+                sum(v * stats["endpoints"][n]["requests"] for n, v in counted.items())
+                / requests_all,
+                2,
+            )
     agg = stats["endpoints"].get("all", {})
     requests = agg.get("requests", 0)
     writes = sum(e["requests"] for n, e in stats["endpoints"].items() if n.startswith("POST"))
@@ -427,10 +486,12 @@ def main(args) -> int:
             server_env = dict(os.environ)
             call_command("collectstatic", "--noinput", verbosity=0)
             host = f"http://127.0.0.1:{args.port}"
+            cpu_dir = workdir / "cpu"
+            cpu_dir.mkdir()
             gunicorn = procs.start(
                 [
                     str(BIN / "gunicorn"),
-                    "config.wsgi:application",
+                    "benchmarks.cpu_wsgi:application",
                     "--bind",
                     f"127.0.0.1:{args.port}",
                     "--workers",
@@ -449,13 +510,19 @@ def main(args) -> int:
                     "10",
                 ],
                 cwd=ROOT,
-                env={**server_env, "DB_POOL_MAX_SIZE": str(args.threads + 2)},
+                env={
+                    **server_env,
+                    "DB_POOL_MAX_SIZE": str(args.threads + 2),
+                    "LOADTEST_CPU_DIR": str(cpu_dir),
+                },
                 stdout=subprocess.DEVNULL,
                 stderr=open(workdir / "gunicorn.log", "w"),  # noqa: SIM115
             )
             _wait_healthy(f"{host}/health/", gunicorn)
             meter = CpuMeter(
-                server_pgid=gunicorn.pid, database=connections["default"].settings_dict["NAME"]
+                server_pgid=gunicorn.pid,
+                database=connections["default"].settings_dict["NAME"],
+                endpoint_dir=cpu_dir,
             )
             data["unavailable"] = _probe_reads(host, data)
             data_file.write_text(json.dumps(data))
@@ -669,6 +736,12 @@ def loadtest_markdown(data: dict) -> str:
         *_cpu_table(runs),
     ]
     if "fixed" in data:
+        lines += [
+            "*app CPU ms* is the application's CPU per request of the endpoint, from the "
+            "first middleware to the last (gunicorn's parsing and writing, PostgreSQL and "
+            "Redis are not in it).",
+            "",
+        ]
         lines += _endpoint_table("Per endpoint at the fixed rate:", data["fixed"])
     if best:
         lines += _endpoint_table(
@@ -706,16 +779,19 @@ def _endpoint_table(title: str, run: dict) -> list[str]:
     lines = [
         title,
         "",
-        "| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | errors |",
-        "|---|--:|--:|--:|--:|--:|--:|",
+        "| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | errors | app CPU ms |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for name, e in sorted(run["endpoints"].items()):
         if name == "all":
             continue
+        cpu = e.get("server_cpu_ms")
         lines.append(
             f"| {name} | {e['requests']} | {e['rps']} | {e['p50_ms']} | {e['p95_ms']} | "
-            f"{e['p99_ms']} | {e['failures']} |"
+            f"{e['p99_ms']} | {e['failures']} | {'—' if cpu is None else cpu} |"
         )
+    if (cpu := run["endpoints"].get("all", {}).get("server_cpu_ms")) is not None:
+        lines.append(f"| all | {run['requests']} | | | | | | {cpu} |")
     if run["failures"]:
         lines += ["", "Errors:", ""]
         lines += [f"- {f['count']} x {f['name']}: {f['error']}" for f in run["failures"]]
