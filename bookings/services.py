@@ -1,10 +1,11 @@
 """Every change to a booking goes through here.
 
 Lock order, everywhere: the booking row first, then the inventory nights in
-date order (inventory.services). A hold that lapsed is released lazily by the
-next hold on its nights and sooner by the periodic job; correctness never
-depends on the job. Each change leaves a BookingEvent (who, when, from, to,
-why) that staff read in admin.
+date order (inventory.services), taken as late as the change allows. A hold
+that lapsed is released lazily by the next hold that finds one of its nights
+full, and otherwise by the periodic job; correctness never depends on the job.
+Each change leaves a BookingEvent (who, when, from, to, why) that staff read
+in admin.
 """
 
 import logging
