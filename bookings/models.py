@@ -127,6 +127,14 @@ class Booking(models.Model):
     def __str__(self) -> str:
         return f"{self.reference} ({self.get_status_display()})"
 
+    def get_status_display(self) -> str:
+        # Django's generated method hashes every lazy label of the choices (a
+        # translation lookup each) on every call; lists of bookings call it per row.
+        try:
+            return self.Status(self.status).label
+        except ValueError:
+            return self.status
+
     def get_absolute_url(self) -> str:
         return reverse("bookings:detail", kwargs={"reference": self.reference})
 

@@ -292,6 +292,27 @@ def test_my_bookings_lists_upcoming_and_past_in_three_queries(
     assert past.context["page"].paginator.count == 3
 
 
+def test_my_bookings_shows_each_status_by_its_label(client, room_type, guest):
+    today = timezone.localdate()
+    BookingFactory(
+        room_type=room_type, guest=guest, check_in=today - timedelta(days=9), status="no_show"
+    )
+    BookingFactory(
+        room_type=room_type, guest=guest, check_in=today + timedelta(days=9), status="cancelled"
+    )
+    client.force_login(guest)
+
+    page = client.get(reverse("bookings:mine"), {"show": "past"}).content.decode()
+
+    assert '<span class="tag">No-show</span>' in page
+    assert '<span class="tag">Cancelled</span>' in page
+
+
+def test_status_display_falls_back_to_the_stored_value():
+    assert Booking(status="checked_in").get_status_display() == "Checked in"
+    assert Booking(status="legacy").get_status_display() == "legacy"
+
+
 @pytest.mark.parametrize(
     ("asked", "shown"), [("abc", 1), ("0", 1), ("-3", 1), ("2", 2), ("99", 2), ("", 1)]
 )
