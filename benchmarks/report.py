@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,7 +49,31 @@ def machine() -> dict:
         # The machine is shared: a load average well above the CPU count
         # means other work competed with the run for the cores.
         "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpu_calibration_ms": cpu_calibration_ms(),
     }
+
+
+def _calibration_workload() -> None:
+    counts: dict[str, int] = {}
+    for i in range(20_000):
+        key = f"k{i % 997}"
+        counts[key] = counts.get(key, 0) + i
+    sorted(counts.items(), key=lambda item: item[1])
+
+
+def cpu_calibration_ms(repeat: int = 7) -> float:
+    """The best time of a fixed pure-Python workload, in ms.
+
+    Machines of one kind differ in speed from one session to the next, so
+    the figures of two runs compare only after scaling by this; the best of
+    several runs leaves out most of what other processes cost it.
+    """
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        _calibration_workload()
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 2)
 
 
 def _git_commit() -> str:
@@ -102,6 +127,12 @@ def machine_line(m: dict) -> str:
         + (
             f"; load average {m['load_average_1m']} when the run ended"
             if m.get("load_average_1m") is not None
+            else ""
+        )
+        + (
+            f"; CPU calibration {m['cpu_calibration_ms']} ms (a fixed pure-Python workload,"
+            " best of 7: lower is a faster machine)"
+            if m.get("cpu_calibration_ms") is not None
             else ""
         )
     )

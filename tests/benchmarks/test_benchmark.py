@@ -88,6 +88,9 @@ def test_every_operation_runs_in_every_mode_with_bounded_queries(dataset, tmp_pa
     markdown = md_path.read_text()
     assert "| Availability of all room types of a hotel, 7 nights | cold |" in markdown
     assert "| 80 ms |" in markdown
+    # with how fast the machine was, so that runs on different machines compare
+    assert data["machine"]["cpu_calibration_ms"] > 0
+    assert f"CPU calibration {data['machine']['cpu_calibration_ms']} ms" in markdown
 
 
 @pytest.mark.django_db(transaction=True)
