@@ -34,7 +34,8 @@ class Booking(models.Model):
 
     # Statuses whose nights are counted in RoomInventory.sold. A checked-out
     # stay keeps its nights: they were slept in, and occupancy reports read
-    # them. Cancelled, expired and no-show bookings gave theirs back.
+    # them (an early departure gave the rest back and ends on its real
+    # departure day). Cancelled, expired and no-show bookings gave theirs back.
     HOLDS_INVENTORY = (Status.HOLD, Status.CONFIRMED, Status.CHECKED_IN, Status.CHECKED_OUT)
     # Statuses in which an assigned room is really occupied; the exclusion
     # constraint (migration 0002) forbids two of them overlapping on one room.
@@ -127,6 +128,9 @@ class Booking(models.Model):
     def __str__(self) -> str:
         return f"{self.reference} ({self.get_status_display()})"
 
+    def get_absolute_url(self) -> str:
+        return reverse("bookings:detail", kwargs={"reference": self.reference})
+
     def get_status_display(self) -> str:
         # Django's generated method hashes every lazy label of the choices (a
         # translation lookup each) on every call; lists of bookings call it per row.
@@ -134,9 +138,6 @@ class Booking(models.Model):
             return self.Status(self.status).label
         except ValueError:
             return self.status
-
-    def get_absolute_url(self) -> str:
-        return reverse("bookings:detail", kwargs={"reference": self.reference})
 
     @property
     def nights(self) -> int:

@@ -552,11 +552,40 @@ def booking_check_in(*, booking: Booking, by: AbstractBaseUser | None = None) ->
 
 @transaction.atomic
 def booking_check_out(*, booking: Booking, by: AbstractBaseUser | None = None) -> Booking:
-    """Check out a guest who is in house; the nights stay sold (they were slept in)."""
+    """Check out a guest who is in house; the nights slept in stay sold.
+
+    A guest who leaves before the booked departure day (hotel time) gives the
+    nights from today back: the stay ends today, those nights and their prices
+    leave the booking and the total, so the rooms can be sold and the room
+    assigned again. The first night is always kept, even by a guest who leaves
+    on the arrival day. The audit row names the booked departure and what was
+    given back.
+    """
     booking = _lock(booking)
     if booking.status != Status.CHECKED_IN:
         raise _refuse(booking, _("checked out"))
-    _move(booking, to=Status.CHECKED_OUT, by=by, reason="Checked out.")
+    leaves = max(hotel_today(booking.hotel), booking.check_in + timedelta(days=1))
+    if leaves >= booking.check_out:
+        _move(booking, to=Status.CHECKED_OUT, by=by, reason="Checked out.")
+        return booking
+    booked_check_out = booking.check_out
+    unused = BookingNight.objects.filter(booking=booking, date__gte=leaves)
+    given_back = sum(unused.values_list("price", flat=True), Decimal("0"))
+    unused.delete()
+    _move(
+        booking,
+        to=Status.CHECKED_OUT,
+        by=by,
+        reason=(
+            f"Checked out early on {leaves:%d %b %Y}, booked until {booked_check_out:%d %b %Y}; "
+            f"{(booked_check_out - leaves).days} night(s) given back "
+            f"({given_back} {booking.currency})."
+        ),
+        check_out=leaves,
+        total_price=booking.total_price - given_back,
+    )
+    # Last, as in every service: the nights' rows stay locked only until the commit.
+    inventory_release(room_type=booking.room_type, check_in=leaves, check_out=booked_check_out)
     return booking
 
 

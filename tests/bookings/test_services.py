@@ -256,10 +256,12 @@ def test_cannot_check_in_before_arrival_day(room_type, arrival):
         booking_check_in(booking=booking)
 
 
-def test_check_in_then_out_keeps_the_nights_sold(room_type):
+def test_check_in_then_out_keeps_the_nights_sold(room_type, monkeypatch):
     today = timezone.localdate()
-    booking = confirmed(room_type, today, nights=2)
-    booking = booking_check_out(booking=booking_check_in(booking=booking))
+    booking = booking_check_in(booking=confirmed(room_type, today, nights=2))
+    departure = timezone.now() + timedelta(days=2)
+    monkeypatch.setattr(timezone, "now", lambda: departure)
+    booking = booking_check_out(booking=booking)
     assert booking.status == "checked_out"
     assert sold(room_type, today, 2) == [1, 1]
     assert list(booking.events.values_list("to_status", flat=True)) == [
@@ -268,6 +270,65 @@ def test_check_in_then_out_keeps_the_nights_sold(room_type):
         "checked_in",
         "checked_out",
     ]
+
+
+def test_early_check_out_gives_the_remaining_nights_back(room_type, monkeypatch):
+    today = timezone.localdate()
+    RoomInventory.objects.filter(room_type=room_type, date=today + timedelta(days=3)).update(
+        price=Decimal("140.00")
+    )
+    room = RoomFactory(room_type=room_type, hotel=room_type.hotel)
+    booking = confirmed(room_type, today, nights=4)
+    booking = booking_assign_room(booking=booking, room=room)
+    booking = booking_check_in(booking=booking)
+    assert booking.total_price == Decimal("440.00")
+
+    # two nights later the guest leaves, two nights early
+    later = timezone.now() + timedelta(days=2)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    booking = booking_check_out(booking=booking)
+
+    assert booking.status == "checked_out"
+    assert booking.check_out == today + timedelta(days=2)
+    assert booking.total_price == Decimal("200.00")
+    assert list(booking.night_prices.order_by("date").values_list("date", flat=True)) == [
+        today,
+        today + timedelta(days=1),
+    ]
+    assert sold(room_type, today, 4) == [1, 1, 0, 0]
+    assert booking.events.last().reason == (
+        f"Checked out early on {today + timedelta(days=2):%d %b %Y}, "
+        f"booked until {today + timedelta(days=4):%d %b %Y}; "
+        "2 night(s) given back (240.00 EUR)."
+    )
+    # the room is free again for the nights given back
+    next_guest = confirmed(room_type, today + timedelta(days=2), nights=2)
+    assert booking_assign_room(booking=next_guest, room=room).room == room
+
+
+def test_leaving_on_the_arrival_day_keeps_the_first_night(room_type):
+    today = timezone.localdate()
+    booking = booking_check_in(booking=confirmed(room_type, today, nights=3))
+
+    booking = booking_check_out(booking=booking)
+
+    assert booking.check_out == today + timedelta(days=1)
+    assert booking.total_price == Decimal("100.00")
+    assert sold(room_type, today, 3) == [1, 0, 0]
+
+
+def test_checking_out_after_the_booked_day_changes_no_nights(room_type, monkeypatch):
+    today = timezone.localdate()
+    booking = booking_check_in(booking=confirmed(room_type, today, nights=2))
+    later = timezone.now() + timedelta(days=3)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+
+    booking = booking_check_out(booking=booking)
+
+    assert booking.check_out == today + timedelta(days=2)
+    assert booking.total_price == Decimal("200.00")
+    assert sold(room_type, today, 2) == [1, 1]
+    assert booking.events.last().reason == "Checked out."
 
 
 def test_no_show_releases_nights_and_records_the_late_fee(room_type):
