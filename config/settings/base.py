@@ -6,6 +6,7 @@ setting DATABASE_URL, REDIS_URL, CELERY_BROKER_URL and EMAIL_URL switches each
 part to its real service.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_guid",
+    "axes",
     "hotel",
     "inventory",
     "bookings",
@@ -54,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Answers a locked-out login with the lockout page; last, as axes asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -241,6 +245,22 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "hotel:home"
 LOGOUT_REDIRECT_URL = "hotel:home"
+
+# Password guessing: django-axes counts failed logins (the guest login and the
+# staff admin alike) and refuses further attempts for a while. The count is
+# per account and address together, so nobody can lock a guest out from
+# elsewhere and a hotel's shared Wi-Fi address does not lock out every guest
+# behind it. Behind a proxy, AXES_IPWARE_PROXY_COUNT says how many hops to trust.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
 
 # --- Internationalisation ---------------------------------------------------
 
