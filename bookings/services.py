@@ -20,6 +20,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from hotel.models import Room, RoomType
 from inventory.exceptions import SoldOut, StayRestricted
@@ -209,7 +210,9 @@ def booking_hold(
     nights in date order and takes them (inventory_take), so the nights stay
     locked for that statement and the commit only; fewer nights taken than
     asked raises StayNotAvailable and nothing is kept. A form submitted twice
-    with the same ``idempotency_key`` gets the first booking back.
+    with the same ``idempotency_key`` gets the first booking back, marked
+    ``replayed``: the caller checks that the repeat comes from whoever made
+    the first (a key copied from someone else's form must not open their hold).
 
     Unlike the other services this one is not decorated with
     ``transaction.atomic``: each attempt runs in its own transaction, and an
@@ -268,12 +271,17 @@ def booking_hold(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+FORM_ALREADY_USED = _lazy("This form was already used. Please start the booking again.")
+
+
 def _existing_for_key(key: str, *, guest) -> Booking | None:
     booking = (
         Booking.objects.select_related("hotel", "room_type").filter(idempotency_key=key).first()
     )
     if booking is not None and booking.guest_id and booking.guest_id != getattr(guest, "pk", None):
-        raise BookingError(_("This form was already used. Please start the booking again."))
+        raise BookingError(FORM_ALREADY_USED)
+    if booking is not None:
+        booking.replayed = True
     return booking
 
 

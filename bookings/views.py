@@ -27,6 +27,7 @@ from .links import booking_signed_path, booking_token, reference_from_token
 from .models import Booking
 from .policy import cancellation_fee, free_until, policy_summary
 from .services import (
+    FORM_ALREADY_USED,
     booking_cancel,
     booking_claim,
     booking_confirm,
@@ -163,6 +164,10 @@ def hold(request):
         )
     except BookingError as exc:
         form.add_error(None, str(exc))
+        return render(request, "bookings/hold_refused.html", {"form": form}, status=400)
+    if getattr(booking, "replayed", False) and not _may_open(request, booking):
+        # The key came from a form this browser never submitted.
+        form.add_error(None, str(FORM_ALREADY_USED))
         return render(request, "bookings/hold_refused.html", {"form": form}, status=400)
     _remember(request, booking)
     return redirect("bookings:details", reference=booking.reference)

@@ -104,6 +104,29 @@ def test_double_submit_with_one_idempotency_key_makes_one_booking(client, room_t
     assert sold(room_type, arrival, 3) == [1, 1, 1]
 
 
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_a_key_copied_from_someone_elses_form_does_not_open_their_hold(
+    client, room_type, arrival, guest, logged_in
+):
+    from django.test import Client
+
+    data = book_data(room_type, arrival, idempotency_key="0ddba11c0ffee")
+    client.post(reverse("bookings:hold"), data)
+    booking = Booking.objects.get()
+
+    other = Client()
+    if logged_in:
+        other.force_login(guest)
+    response = other.post(reverse("bookings:hold"), data)
+
+    assert response.status_code == 400
+    assert "This form was already used" in response.content.decode()
+    assert other.get(reverse("bookings:details", args=[booking.reference])).status_code == 404
+    booking.refresh_from_db()
+    assert booking.guest is None
+    assert Booking.objects.count() == 1
+
+
 def test_logged_in_guest_gets_details_filled_in(client, room_type, arrival, guest):
     client.force_login(guest)
     client.post(reverse("bookings:hold"), book_data(room_type, arrival))
