@@ -29,7 +29,7 @@ from hotel.models import Amenity, Hotel, RoomType
 
 from .models import RoomInventory
 from .pricing import CENT, supplement_per_night
-from .services import stay_nights
+from .services import city_availability_namespaces, hotel_availability_namespaces, stay_nights
 
 # Invalidation on commit makes a write visible at once; the TTL only bounds
 # how long a value survives if an invalidation is lost (Redis down mid-write).
@@ -294,9 +294,14 @@ def _hotel_room_types(hotel: Hotel) -> list[RoomType]:
 
 
 def _stay_figures(
-    namespace: str, *, room_types: list[RoomType], check_in: date, check_out: date, use_cache: bool
+    namespaces: list[str],
+    *,
+    room_types: list[RoomType],
+    check_in: date,
+    check_out: date,
+    use_cache: bool,
 ) -> dict[int, dict]:
-    """The aggregate of the stay's nights per room type, cached under ``namespace``."""
+    """The aggregate of the stay's nights per room type, cached under ``namespaces``."""
     ids = [rt.pk for rt in room_types]
 
     def load():
@@ -308,7 +313,7 @@ def _stay_figures(
     # added can never be paired with the catalogue read after. One indexed
     # query costs less than the stampede lock's round trips.
     return cached(
-        namespace,
+        namespaces,
         ["nights", check_in.isoformat(), check_out.isoformat(), *ids],
         load,
         ttl=AVAILABILITY_TTL,
@@ -366,8 +371,9 @@ def hotel_availability(
 ) -> list[RoomTypeAvailability]:
     """Every active room type of a hotel over a stay for a party, in two queries."""
     room_types = _hotel_room_types(hotel) if use_cache else _room_types(hotel_ids=[hotel.pk])
+    # The check-out date is read too (closed to departure).
     aggs = _stay_figures(
-        f"availability:hotel:{hotel.pk}",
+        hotel_availability_namespaces(hotel_id=hotel.pk, first=check_in, last=check_out),
         room_types=room_types,
         check_in=check_in,
         check_out=check_out,
@@ -434,7 +440,7 @@ def city_availability(
         else _load_catalogue(hotels=Hotel.objects.filter(city__iexact=city_key))
     )
     aggs = _stay_figures(
-        f"availability:city:{city_key}",
+        city_availability_namespaces(city=city_key, first=check_in, last=check_out),
         room_types=catalogue.room_types,
         check_in=check_in,
         check_out=check_out,
@@ -541,7 +547,9 @@ def room_type_calendar(
         return _calendar_rows(room_type_ids=[room_type.pk], start=start, days=days)[room_type.pk]
 
     return cached(
-        f"availability:hotel:{room_type.hotel_id}",
+        hotel_availability_namespaces(
+            hotel_id=room_type.hotel_id, first=start, last=start + timedelta(days=days - 1)
+        ),
         ["room-calendar", room_type.pk, start.isoformat(), days],
         load,
         ttl=AVAILABILITY_TTL,
@@ -578,7 +586,9 @@ def hotel_calendar(
         return load()
     # Staff act on what they see: a short TTL on top of invalidation on commit.
     return cached(
-        f"availability:hotel:{hotel.pk}",
+        hotel_availability_namespaces(
+            hotel_id=hotel.pk, first=start, last=start + timedelta(days=days - 1)
+        ),
         ["staff-calendar", start.isoformat(), days],
         load,
         ttl=STAFF_CALENDAR_TTL,
