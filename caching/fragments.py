@@ -27,6 +27,12 @@ What belongs to one request or one form is never kept: a fragment renders
 ``{% csrf_token %}`` and ``{% idempotency_field %}`` as markers, and every
 render, hit or miss, replaces them with this request's CSRF field and a fresh
 idempotency key per form.
+
+A view that knows what a whole block depends on can keep it in the two-tier
+cache instead, shared by every process and invalidated with its data:
+``render_pieces()`` renders it with the markers in, the view caches the pieces
+under the data's namespaces (caching.api.cached, keyed on ``conditions()``
+too), and ``{% filled pieces %}`` fills them in for the request.
 """
 
 import re
@@ -184,13 +190,7 @@ def _memo_key(template_name: str, values: dict[str, Any]):
         parts = tuple(sorted(values.items()))
     # What a template renders beyond its values: words and dates follow the
     # language and the time zone, {% url %} the script prefix.
-    key = (
-        template_name,
-        translation.get_language(),
-        timezone.get_current_timezone_name(),
-        get_script_prefix(),
-        parts,
-    )
+    key = (template_name, *conditions(), parts)
     try:
         hash(key)
     except TypeError as exc:
@@ -225,6 +225,25 @@ def _fill(pieces: tuple[str, ...], context) -> str:
                 csrf_field = CsrfTokenNode().render(context)
             out.append(csrf_field)
     return "".join(out)
+
+
+def conditions() -> tuple[str, str, str]:
+    """What a rendering depends on beyond its values: the language, time zone and script prefix."""
+    return (translation.get_language(), timezone.get_current_timezone_name(), get_script_prefix())
+
+
+def render_pieces(template_name: str, values: dict[str, Any]) -> tuple[str, ...]:
+    """Render ``template_name`` from ``values`` alone, the per-request values left as markers.
+
+    For a caller that keeps the result itself, keyed on ``conditions()`` and
+    on everything the values were read from; ``fill()`` it for each request.
+    """
+    return _render(template_name, values)
+
+
+def fill(pieces: tuple[str, ...], context) -> SafeString:
+    """``render_pieces()``'s result with ``context``'s CSRF field and a fresh key per form."""
+    return mark_safe(_fill(pieces, context))  # noqa: S308
 
 
 def render(template_name: str, values: dict[str, Any], context) -> SafeString:

@@ -603,6 +603,35 @@ SEARCH_SORTS = {
 }
 
 
+def _search_matches(q: str) -> list[tuple[int, str]]:
+    """The active hotels whose city or name matches ``q``: (pk, city) pairs."""
+
+    def load_matches():
+        return list(
+            Hotel.objects.filter(is_active=True)
+            .filter(Q(city__iexact=q) | Q(city__istartswith=q) | Q(name__icontains=q))
+            .values_list("pk", "city")
+        )
+
+    # The matching is case-insensitive, so is the key.
+    return cached("catalogue", ["search-matches", q.lower()], load_matches, ttl=CATALOGUE_TTL)
+
+
+def search_namespaces(*, q: str, check_in: date, check_out: date) -> list[str] | None:
+    """The cache namespaces search_hotels' results depend on, or None where it reads uncached.
+
+    A query whose matches are in one city reads that city's availability and
+    the catalogue; one that spans cities (or matches nothing) is not cached.
+    """
+    cities = {city.lower() for _pk, city in _search_matches(q)}
+    if len(cities) != 1:
+        return None
+    return [
+        *city_availability_namespaces(city=cities.pop(), first=check_in, last=check_out),
+        "catalogue",
+    ]
+
+
 def search_hotels(
     *,
     q: str,
@@ -622,15 +651,7 @@ def search_hotels(
     nothing is bookable sort after those where something is.
     """
 
-    def load_matches():
-        return list(
-            Hotel.objects.filter(is_active=True)
-            .filter(Q(city__iexact=q) | Q(city__istartswith=q) | Q(name__icontains=q))
-            .values_list("pk", "city")
-        )
-
-    # The matching is case-insensitive, so is the key.
-    matches = cached("catalogue", ["search-matches", q.lower()], load_matches, ttl=CATALOGUE_TTL)
+    matches = _search_matches(q)
     if not matches:
         return []
     ids = {pk for pk, _city in matches}

@@ -30,3 +30,9 @@ def fragment(parser, token):
     if len(values) != len(bits) - 2:
         raise template.TemplateSyntaxError(f"{bits[0]} takes name=value pairs after the name.")
     return FragmentNode(parser.compile_filter(bits[1]), values)
+
+
+@register.simple_tag(takes_context=True)
+def filled(context, pieces):
+    """Output pieces from caching.fragments.render_pieces with this request's values filled in."""
+    return fragments.fill(pieces, context)

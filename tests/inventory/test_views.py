@@ -313,3 +313,41 @@ def test_a_room_type_turned_inactive_is_404_once_the_change_commits(
         room_type.save()
 
     assert client.get(room_type.get_absolute_url()).status_code == 404
+
+
+def _rendered(response, template_name: str) -> bool:
+    return template_name in [t.name for t in response.templates]
+
+
+def test_search_results_are_rendered_again_after_a_hold_in_their_week_only(
+    future, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from bookings.services import booking_hold
+
+    # given two weeks of a city's searches, each rendered once by some visitor
+    monday = future + timedelta(days=7 - future.weekday())
+    room_type = _stocked(HotelFactory(city="Olhao"), monday, nights=14)
+    this_week = {"q": "Olhao", **_stay(monday)}
+    next_week = {"q": "Olhao", **_stay(monday + timedelta(days=7))}
+    first = [_search(Client(), **query) for query in (this_week, next_week)]
+    assert all(_rendered(r, "inventory/_search_results.html") for r in first)
+
+    # when a guest holds a night of the first week
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_hold(
+            room_type=room_type, check_in=monday, check_out=monday + timedelta(days=1), adults=1
+        )
+
+    # then another visitor's search of that week is rendered again, with the room taken
+    again = _search(Client(), **this_week)
+    assert _rendered(again, "inventory/_search_results.html")
+    assert "1 left" in again.content.decode()
+    # and the other week's results are served as rendered, with no query
+    visitor = Client()
+    _search(visitor, q="Olhao")  # the session and the form's choices
+    with django_assert_num_queries(0):
+        kept = _search(visitor, **next_week)
+    assert not _rendered(kept, "inventory/_search_results.html")
+    assert "2 left" in kept.content.decode()
