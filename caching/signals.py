@@ -89,7 +89,10 @@ def inventory_changed(sender, instance: RoomInventory, **kwargs):
         # admin shows it read-only), so no other week saw this row.
         invalidate_on_commit(
             *availability_namespaces(
-                hotel=hotel, start=instance.date, end=instance.date + timedelta(days=1)
+                hotel=hotel,
+                start=instance.date,
+                end=instance.date + timedelta(days=1),
+                room_type_ids=[room_type.pk],
             )
         )
 

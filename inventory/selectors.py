@@ -29,7 +29,12 @@ from hotel.models import Amenity, Hotel, RoomType
 
 from .models import RoomInventory
 from .pricing import CENT, supplement_per_night
-from .services import city_availability_namespaces, hotel_availability_namespaces, stay_nights
+from .services import (
+    city_availability_namespaces,
+    hotel_availability_namespaces,
+    room_type_availability_namespaces,
+    stay_nights,
+)
 
 # Invalidation on commit makes a write visible at once; the TTL only bounds
 # how long a value survives if an invalidation is lost (Redis down mid-write).
@@ -547,8 +552,11 @@ def room_type_calendar(
         return _calendar_rows(room_type_ids=[room_type.pk], start=start, days=days)[room_type.pk]
 
     return cached(
-        hotel_availability_namespaces(
-            hotel_id=room_type.hotel_id, first=start, last=start + timedelta(days=days - 1)
+        room_type_availability_namespaces(
+            hotel_id=room_type.hotel_id,
+            room_type_id=room_type.pk,
+            first=start,
+            last=start + timedelta(days=days - 1),
         ),
         ["room-calendar", room_type.pk, start.isoformat(), days],
         load,

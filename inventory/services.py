@@ -191,14 +191,20 @@ def _after_inventory_change(*, room_type: RoomType, start: date, end: date) -> N
     """Invalidate cached reads of these nights' availability once the change commits."""
     from caching.api import invalidate_on_commit
 
-    invalidate_on_commit(*availability_namespaces(hotel=room_type.hotel, start=start, end=end))
+    invalidate_on_commit(
+        *availability_namespaces(
+            hotel=room_type.hotel, start=start, end=end, room_type_ids=[room_type.pk]
+        )
+    )
 
 
 # Availability is cached per hotel and per city (the search), and a cached
 # read depends on the whole namespace and on one namespace per ISO week of the
 # dates it reads. A hold bumps only the weeks of its nights, so on a busy
 # hotel the pages of other weeks stay cached; a change that is not about some
-# nights (a room type edited, a room out of service) bumps the whole.
+# nights (a room type edited, a room out of service) bumps the whole. A room
+# type's own calendar depends on its own weeks, so that a hold on one room
+# type leaves the hotel's other calendars cached.
 # Holds cluster on the coming weekends as searches do, so a finer grain (a
 # namespace per night) would save few misses for several times the bumps.
 
@@ -226,6 +232,16 @@ def hotel_availability_namespaces(*, hotel_id: int, first: date, last: date) -> 
     ]
 
 
+def room_type_availability_namespaces(
+    *, hotel_id: int, room_type_id: int, first: date, last: date
+) -> list[str]:
+    """What a cached read of one room type's nights [first, last] depends on."""
+    return [
+        f"availability:hotel:{hotel_id}",
+        *(f"availability:room-type-week:{room_type_id}@{week}" for week in _weeks(first, last)),
+    ]
+
+
 def city_availability_namespaces(*, city: str, first: date, last: date) -> list[str]:
     """What a cached read of a city's availability on the dates [first, last] depends on."""
     city = _city_key(city)
@@ -236,20 +252,30 @@ def city_availability_namespaces(*, city: str, first: date, last: date) -> list[
 
 
 def availability_namespaces(
-    *, hotel, start: date | None = None, end: date | None = None
+    *,
+    hotel,
+    start: date | None = None,
+    end: date | None = None,
+    room_type_ids: Iterable[int] | None = None,
 ) -> list[str]:
     """The cache namespaces that a change to a hotel's inventory makes stale.
 
-    Given the nights changed, [start, end), the weeks they fall in; otherwise
-    (or over more than MAX_WEEKS_INVALIDATED weeks) the whole hotel and city.
+    Given the nights changed, [start, end), and the room types they belong
+    to, the weeks they fall in; otherwise (or over more than
+    MAX_WEEKS_INVALIDATED weeks) the whole hotel and city.
     """
     city = _city_key(hotel.city)
-    if start is not None and end is not None and end > start:
+    if start is not None and end is not None and end > start and room_type_ids is not None:
         weeks = _weeks(start, end - timedelta(days=1))
         if len(weeks) <= MAX_WEEKS_INVALIDATED:
             return [
                 *(f"availability:hotel-week:{hotel.pk}@{week}" for week in weeks),
                 *(f"availability:city-week:{city}@{week}" for week in weeks),
+                *(
+                    f"availability:room-type-week:{pk}@{week}"
+                    for pk in sorted(set(room_type_ids))
+                    for week in weeks
+                ),
             ]
     return [f"availability:hotel:{hotel.pk}", f"availability:city:{city}"]
 
@@ -314,7 +340,12 @@ def _generate_for_hotel(
     # command) may insert the same nights; the unique constraint settles it.
     RoomInventory.objects.bulk_create(rows, batch_size=BATCH_SIZE, ignore_conflicts=True)
     if rows:
-        _after_hotel_change(hotel=room_types[0].hotel, start=start, end=end)
+        _after_hotel_change(
+            hotel=room_types[0].hotel,
+            start=start,
+            end=end,
+            room_type_ids={row.room_type_id for row in rows},
+        )
     return len(rows)
 
 
@@ -390,16 +421,27 @@ def inventory_reprice(
             changed.append(row)
     RoomInventory.objects.bulk_update(changed, ["price"], batch_size=BATCH_SIZE)
     if changed:
-        _after_hotel_change(hotel=hotel, start=start, end=end)
+        _after_hotel_change(
+            hotel=hotel,
+            start=start,
+            end=end,
+            room_type_ids={row.room_type_id for row in changed},
+        )
     return len(changed)
 
 
 def _after_hotel_change(
-    *, hotel: Hotel, start: date | None = None, end: date | None = None
+    *,
+    hotel: Hotel,
+    start: date | None = None,
+    end: date | None = None,
+    room_type_ids: Iterable[int] | None = None,
 ) -> None:
     from caching.api import invalidate_on_commit
 
-    invalidate_on_commit(*availability_namespaces(hotel=hotel, start=start, end=end))
+    invalidate_on_commit(
+        *availability_namespaces(hotel=hotel, start=start, end=end, room_type_ids=room_type_ids)
+    )
 
 
 def _night_list(nights: list[RoomInventory], *, limit: int = 6) -> str:
@@ -524,7 +566,9 @@ def inventory_set(
         RoomInventory.objects.bulk_update(
             rows, ["price", "price_overridden"], batch_size=BATCH_SIZE
         )
-    _after_hotel_change(hotel=hotel, start=start, end=end)
+    _after_hotel_change(
+        hotel=hotel, start=start, end=end, room_type_ids={row.room_type_id for row in rows}
+    )
     return len(rows)
 
 

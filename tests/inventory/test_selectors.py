@@ -358,6 +358,41 @@ def test_a_hold_refreshes_the_room_calendar_that_shows_its_nights_only(
     assert [day.free for day in days[12:]] == [3, 2]
 
 
+def test_a_hold_leaves_the_calendars_of_the_hotels_other_room_types_cached(
+    future, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    from inventory.selectors import room_type_calendar
+
+    held = RoomTypeFactory()
+    other = RoomTypeFactory(hotel=held.hotel)
+    for room_type in (held, other):
+        _nights(room_type, future, 14, total=3)
+        room_type_calendar(room_type=room_type, start=future, days=14)
+
+    _take(held, future + timedelta(days=2), 1, django_capture_on_commit_callbacks)
+
+    with django_assert_num_queries(0):
+        other_days = room_type_calendar(room_type=other, start=future, days=14)
+    held_days = room_type_calendar(room_type=held, start=future, days=14)
+    assert (other_days[2].free, held_days[2].free) == (3, 2)
+
+
+def test_a_staff_edit_of_a_room_types_nights_refreshes_its_calendar(
+    future, django_capture_on_commit_callbacks
+):
+    from inventory.selectors import room_type_calendar
+    from inventory.services import inventory_set
+
+    room_type = RoomTypeFactory()
+    _nights(room_type, future, 14, total=3)
+    room_type_calendar(room_type=room_type, start=future, days=14)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        inventory_set(room_types=[room_type], start=future, end=future + timedelta(days=1), total=1)
+
+    assert room_type_calendar(room_type=room_type, start=future, days=14)[0].free == 1
+
+
 def test_an_invalidation_without_dates_refreshes_every_week(
     future, django_capture_on_commit_callbacks
 ):

@@ -123,16 +123,31 @@ def test_a_write_over_many_weeks_invalidates_the_whole_hotel_and_city():
     hotel = HotelFactory(city="Faro")
     start = date(2030, 1, 7)
 
-    short = availability_namespaces(hotel=hotel, start=start, end=start + timedelta(days=8))
-    long = availability_namespaces(hotel=hotel, start=start, end=start + timedelta(days=70))
+    short = availability_namespaces(
+        hotel=hotel, start=start, end=start + timedelta(days=8), room_type_ids=[7]
+    )
+    long = availability_namespaces(
+        hotel=hotel, start=start, end=start + timedelta(days=70), room_type_ids=[7]
+    )
 
     assert short == [
         f"availability:hotel-week:{hotel.pk}@2030-W02",
         f"availability:hotel-week:{hotel.pk}@2030-W03",
         "availability:city-week:faro@2030-W02",
         "availability:city-week:faro@2030-W03",
+        "availability:room-type-week:7@2030-W02",
+        "availability:room-type-week:7@2030-W03",
     ]
     assert long == [f"availability:hotel:{hotel.pk}", "availability:city:faro"]
+
+
+def test_nights_written_without_their_room_types_invalidate_the_whole_hotel_and_city():
+    hotel = HotelFactory(city="Faro")
+    start = date(2030, 1, 7)
+
+    namespaces = availability_namespaces(hotel=hotel, start=start, end=start + timedelta(days=1))
+
+    assert namespaces == [f"availability:hotel:{hotel.pk}", "availability:city:faro"]
 
 
 def test_set_refuses_total_below_sold_naming_nights_and_writes_nothing(future):
