@@ -351,3 +351,31 @@ def test_search_results_are_rendered_again_after_a_hold_in_their_week_only(
         kept = _search(visitor, **next_week)
     assert not _rendered(kept, "inventory/_search_results.html")
     assert "2 left" in kept.content.decode()
+
+
+def test_a_hold_that_changes_nothing_shown_renders_no_result_again(
+    future, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from bookings.services import booking_hold
+
+    # given a room type with ten rooms, whose results were rendered once
+    hotel = HotelFactory(city="Sagres")
+    room_type = RoomTypeFactory(hotel=hotel)
+    RoomFactory.create_batch(10, room_type=room_type)
+    inventory_generate(room_type=room_type, start=future, end=future + timedelta(days=5))
+    query = {"q": "Sagres", **_stay(future)}
+    first = _search(Client(), **query)
+
+    # when a guest holds one of them: nine left is not worth telling
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_hold(
+            room_type=room_type, check_in=future, check_out=future + timedelta(days=2), adults=2
+        )
+
+    # then the page is assembled again but the hotel's result is not rendered again
+    again = _search(Client(), **query)
+    assert _rendered(again, "inventory/_search_results.html")
+    assert not _rendered(again, "inventory/_search_result.html")
+    assert "left" not in first.content.decode() and "left" not in again.content.decode()
