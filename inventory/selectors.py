@@ -243,11 +243,17 @@ def _evaluate(
 
 
 def _room_types(*, hotel_ids: list[int]) -> list[RoomType]:
-    return list(
+    room_types = list(
         RoomType.objects.filter(hotel_id__in=hotel_ids, is_active=True)
         .select_related("hotel", "supplement")
         .order_by("hotel_id", "sort_order", "name")
     )
+    # One Hotel object per hotel rather than one per room type: the list is
+    # cached, and every read unpickles it; pickle then keeps a single copy.
+    hotels: dict[int, Hotel] = {}
+    for room_type in room_types:
+        room_type.hotel = hotels.setdefault(room_type.hotel_id, room_type.hotel)
+    return room_types
 
 
 @dataclass
@@ -262,6 +268,10 @@ class _Catalogue:
 def _load_catalogue(*, hotels) -> _Catalogue:
     hotels = list(hotels.filter(is_active=True).order_by("name"))
     ids = [h.pk for h in hotels]
+    room_types = _room_types(hotel_ids=ids)
+    by_id = {h.pk: h for h in hotels}
+    for room_type in room_types:
+        room_type.hotel = by_id[room_type.hotel_id]
     amenities: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for hotel_id, slug, name in (
         Amenity.hotels.through.objects.filter(hotel_id__in=ids)
@@ -269,9 +279,7 @@ def _load_catalogue(*, hotels) -> _Catalogue:
         .values_list("hotel_id", "amenity__slug", "amenity__name")
     ):
         amenities[hotel_id].append((slug, name))
-    return _Catalogue(
-        hotels=hotels, amenities=dict(amenities), room_types=_room_types(hotel_ids=ids)
-    )
+    return _Catalogue(hotels=hotels, amenities=dict(amenities), room_types=room_types)
 
 
 # A hold bumps its hotel's and city's availability namespaces, which on a busy

@@ -415,3 +415,17 @@ def test_an_invalidation_without_dates_refreshes_every_week(
 
     after = [hotel_availability(hotel=room_type.hotel, **s)[0].rooms_free for s in stays]
     assert (before, after) == ([3, 3], [1, 1])
+
+
+def test_a_cached_city_catalogue_holds_one_object_per_hotel(future):
+    from inventory.selectors import _city_catalogue
+
+    for hotel in HotelFactory.create_batch(2, city="Elvas"):
+        RoomTypeFactory.create_batch(3, hotel=hotel)
+    _city_catalogue("elvas")
+
+    catalogue = _city_catalogue("elvas")
+
+    hotels = {id(h): h for h in catalogue.hotels}
+    assert len(catalogue.room_types) == 6
+    assert all(hotels[id(rt.hotel)].pk == rt.hotel_id for rt in catalogue.room_types)
