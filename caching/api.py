@@ -4,7 +4,10 @@
 
 A key lives in a namespace such as ``availability:hotel:42``. Invalidation
 bumps the namespace's version in Redis (one INCR), which orphans every key
-under it at once without scanning keys; orphans age out by their TTL.
+under it at once without scanning keys; orphans age out by their TTL. A value
+that depends on several things names several namespaces (the hotel, and each
+week of the nights it shows) and is keyed on all their versions, so a bump
+of any one of them orphans it and a bump of none leaves it current.
 
 Reads go through two tiers: a bounded LRU in this process (caching.local),
 then the Django cache (Redis through django-redis). The process trusts a
@@ -38,7 +41,7 @@ import pickle
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from hashlib import sha256
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -101,12 +104,18 @@ def key_suffix(key_parts: Iterable[Any]) -> str:
     return suffix
 
 
-def make_key(namespace: str, version: int, key_parts: Iterable[Any]) -> str:
+def make_key(namespace: str | Sequence[str], version, key_parts: Iterable[Any]) -> str:
+    """The shared tier's key: ``version`` is an int, or a tuple of ints for several namespaces."""
     return _value_key(namespace, version, key_suffix(key_parts))
 
 
-def _value_key(namespace: str, version: int, suffix: str) -> str:
-    return f"c:{_ns(namespace)}:v{version}:{suffix}"
+def _value_key(namespace: str | Sequence[str], version, suffix: str) -> str:
+    if isinstance(namespace, str):
+        return f"c:{_ns(namespace)}:v{version}:{suffix}"
+    head = "|".join(f"{_ns(ns)}:v{v}" for ns, v in zip(namespace, version, strict=True))
+    if len(head) > _MAX_SUFFIX:
+        head = "h" + sha256(head.encode()).hexdigest()
+    return f"c:{head}:{suffix}"
 
 
 # --- Backend health ---------------------------------------------------------
@@ -199,6 +208,44 @@ def namespace_version(namespace: str) -> int | None:
     if version is not None:
         return version
     return _read_version(namespace)
+
+
+def _read_versions(namespaces: Sequence[str]) -> tuple[int, ...] | None:
+    """The namespaces' versions as Redis has them now, in one round trip; None when Redis failed."""
+    started = local.clock()
+    scope = _local_scope()
+    found = cache.get_many([_version_key(ns) for ns in namespaces])
+    result = []
+    for namespace in namespaces:
+        value = found.get(_version_key(namespace))
+        if value is None:
+            # Never seeded, evicted, or Redis failed (django-redis then
+            # answers {}): the single read seeds it or marks Redis down.
+            version = _read_version(namespace)
+            if version is None:
+                return None
+        else:
+            version = versions.record(scope + namespace, int(value), started)
+        result.append(version)
+    return tuple(result)
+
+
+def namespace_versions(namespaces: Sequence[str]) -> tuple[int, ...] | None:
+    """The versions this process serves ``namespaces`` under; None when Redis failed.
+
+    The versions checked within the interval are trusted; the others are read
+    from Redis together.
+    """
+    scope = _local_scope()
+    known = [versions.fresh(scope + ns) for ns in namespaces]
+    if None not in known:
+        return tuple(known)
+    stale = [ns for ns, version in zip(namespaces, known, strict=True) if version is None]
+    read = _read_versions(stale)
+    if read is None:
+        return None
+    fresh = iter(read)
+    return tuple(next(fresh) if version is None else version for version in known)
 
 
 def _bump(namespace: str) -> int | None:
@@ -313,7 +360,7 @@ _flights = _SingleFlight()
 
 
 def cached(
-    namespace: str,
+    namespace: str | Sequence[str],
     key_parts: Iterable[Any],
     loader: Callable[[], T],
     ttl=None,
@@ -322,7 +369,10 @@ def cached(
 ) -> T:
     """Return the cached value for ``key_parts`` in ``namespace``, loading it on a miss.
 
-    ``ttl`` (seconds) defaults to CACHE_DEFAULT_TTL. The value must pickle.
+    ``namespace`` may be a sequence of namespaces: the value is then current
+    only while none of them has been bumped since it was loaded, and it is
+    counted in the statistics under the first. ``ttl`` (seconds) defaults to
+    CACHE_DEFAULT_TTL. The value must pickle.
     ``lock=False`` skips the stampede lock across processes: for a loader as
     cheap as the lock's three round trips to Redis (one indexed query),
     letting concurrent misses each run it costs less than making them wait.
@@ -330,22 +380,31 @@ def cached(
     """
     if ttl is None:
         ttl = conf.get("CACHE_DEFAULT_TTL")
+    if not isinstance(namespace, str):
+        namespace = tuple(namespace)
+        if len(namespace) == 1:
+            namespace = namespace[0]
+    counted = namespace if isinstance(namespace, str) else namespace[0]
     if _in_write_transaction() or not backend_available():
-        stats.record(namespace, "bypass", "miss")
+        stats.record(counted, "bypass", "miss")
         return loader()
     _send_pending_invalidations()
-    version = namespace_version(namespace)
+    version = (
+        namespace_version(namespace)
+        if isinstance(namespace, str)
+        else namespace_versions(namespace)
+    )
     if version is None:
-        stats.record(namespace, "bypass", "miss")
+        stats.record(counted, "bypass", "miss")
         return loader()
     suffix = key_suffix(key_parts)
     slot = _local_scope() + suffix
-    value = local_tier.get(namespace, slot, version)
+    value = local_tier.get(_local_namespace(namespace), slot, version)
     if value is not MISSING:
-        stats.record(namespace, "local", "hit")
+        stats.record(counted, "local", "hit")
         stats.maybe_flush()
         return value
-    stats.record(namespace, "local", "miss")
+    stats.record(counted, "local", "miss")
     key = _value_key(namespace, version, suffix)
     value = _flights.run(
         key, lambda: _read_shared(namespace, version, slot, key, loader, ttl, lock=lock)
@@ -354,13 +413,22 @@ def cached(
     return value
 
 
+def _redis_versions(namespace: str | tuple[str, ...]):
+    return _read_version(namespace) if isinstance(namespace, str) else _read_versions(namespace)
+
+
+def _local_namespace(namespace: str | tuple[str, ...]) -> str:
+    return namespace if isinstance(namespace, str) else "|".join(namespace)
+
+
 def _read_shared(namespace, version, slot, key, loader, ttl, *, lock=True):
     value = cache.get(key, MISSING)
+    counted = namespace if isinstance(namespace, str) else namespace[0]
     if value is not MISSING:
-        stats.record(namespace, "shared", "hit")
-        local_tier.set(namespace, slot, version, value, ttl)
+        stats.record(counted, "shared", "hit")
+        local_tier.set(_local_namespace(namespace), slot, version, value, ttl)
         return value
-    stats.record(namespace, "shared", "miss")
+    stats.record(counted, "shared", "miss")
     if lock and conf.get("CACHE_STAMPEDE_LOCK"):
         return _load_under_lock(namespace, version, slot, key, loader, ttl)
     value = loader()
@@ -387,7 +455,7 @@ def _load_under_lock(namespace, version, slot, key, loader, ttl):
             found = cache.get_many([key, lock_key])
             if key in found:
                 value = found[key]
-                local_tier.set(namespace, slot, version, value, ttl)
+                local_tier.set(_local_namespace(namespace), slot, version, value, ttl)
                 return value
             if lock_key not in found:
                 break
@@ -409,10 +477,10 @@ def _store(namespace, version, slot, key, value, ttl) -> None:
     # The version is read again from Redis, not from this process's table:
     # if an invalidation ran while the loader did, the value may predate the
     # write, so it is returned to this caller but stored nowhere.
-    if _read_version(namespace) != version:
+    if _redis_versions(namespace) != version:
         return
     cache.set(key, value, timeout=ttl)
-    local_tier.set(namespace, slot, version, value, ttl)
+    local_tier.set(_local_namespace(namespace), slot, version, value, ttl)
 
 
 def _call_key_part(value: Any) -> Any:

@@ -35,6 +35,9 @@ DEFAULTS = {
     # shows 40 of them.
     "CACHE_FRAGMENT_MAX_ENTRIES": 20000,
     "CACHE_FRAGMENT_MAX_BYTES": 32 * 1024 * 1024,
+    # Seconds a shared fragment ({% fragment ... shared %}) lives in Redis.
+    # Keyed by its values, it never goes stale; this only bounds memory.
+    "CACHE_FRAGMENT_SHARED_TTL": 120,
 }
 
 

@@ -27,15 +27,36 @@ What belongs to one request or one form is never kept: a fragment renders
 ``{% csrf_token %}`` and ``{% idempotency_field %}`` as markers, and every
 render, hit or miss, replaces them with this request's CSRF field and a fresh
 idempotency key per form.
+
+A fragment that is costly and asked for by many guests can also be kept in
+Redis, shared by every process: ``{% fragment "x.html" shared card=card %}``.
+Its shared key is a digest of the pickled memo key (pickling is one to one, so
+two different values never share a key; an unpicklable value is simply not
+shared) and of every template file the engines search, so a release that changes a
+template does not serve the previous one's HTML. It costs a round trip to
+Redis on every local miss, so it suits fragments that hold many others (a
+hotel's search result, a room's calendar), not the small ones inside them.
+
+A view that knows what a whole block depends on can keep it in the two-tier
+cache instead, shared by every process and invalidated with its data:
+``render_pieces()`` renders it with the markers in, the view caches the pieces
+under the data's namespaces (caching.api.cached, keyed on ``conditions()``
+too), and ``{% filled pieces %}`` fills them in for the request.
 """
 
+import functools
+import pickle
 import re
 import secrets
 import threading
 from collections import OrderedDict
+from hashlib import sha256
+from pathlib import Path
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Model
+from django.template import engines
 from django.template.defaulttags import CsrfTokenNode
 from django.template.loader import get_template
 from django.urls import get_script_prefix
@@ -43,7 +64,7 @@ from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from . import conf, stats
+from . import api, conf, stats
 
 NAMESPACE = "fragments"
 
@@ -184,13 +205,7 @@ def _memo_key(template_name: str, values: dict[str, Any]):
         parts = tuple(sorted(values.items()))
     # What a template renders beyond its values: words and dates follow the
     # language and the time zone, {% url %} the script prefix.
-    key = (
-        template_name,
-        translation.get_language(),
-        timezone.get_current_timezone_name(),
-        get_script_prefix(),
-        parts,
-    )
+    key = (template_name, *conditions(), parts)
     try:
         hash(key)
     except TypeError as exc:
@@ -227,9 +242,67 @@ def _fill(pieces: tuple[str, ...], context) -> str:
     return "".join(out)
 
 
-def render(template_name: str, values: dict[str, Any], context) -> SafeString:
+@functools.cache
+def _templates_digest() -> str:
+    """A digest of every template file the engines search, read once per process."""
+    digest = sha256()
+    for engine in engines.all():
+        for directory in engine.template_dirs:
+            for path in sorted(Path(directory).rglob("*.html")):
+                digest.update(str(path.relative_to(directory)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _shared_key(key) -> str | None:
+    try:
+        payload = pickle.dumps(key, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+    return f"frag:{_templates_digest()[:16]}:{sha256(payload).hexdigest()}"
+
+
+def _shared_get(shared_key: str) -> tuple[str, ...] | None:
+    if not api.backend_available():
+        return None
+    # django-redis answers the default when Redis fails (fail-open).
+    pieces = cache.get(shared_key)
+    stats.record(NAMESPACE, "shared", "miss" if pieces is None else "hit")
+    return pieces
+
+
+def _shared_set(shared_key: str, pieces: tuple[str, ...]) -> None:
+    if api.backend_available():
+        cache.set(shared_key, pieces, timeout=conf.get("CACHE_FRAGMENT_SHARED_TTL"))
+
+
+def conditions() -> tuple[str, str, str]:
+    """What a rendering depends on beyond its values: the language, time zone and script prefix."""
+    return (translation.get_language(), timezone.get_current_timezone_name(), get_script_prefix())
+
+
+def render_pieces(template_name: str, values: dict[str, Any]) -> tuple[str, ...]:
+    """Render ``template_name`` from ``values`` alone, the per-request values left as markers.
+
+    For a caller that keeps the result itself, keyed on ``conditions()`` and
+    on everything the values were read from; ``fill()`` it for each request.
+    """
+    return _render(template_name, values)
+
+
+def fill(pieces: tuple[str, ...], context) -> SafeString:
+    """``render_pieces()``'s result with ``context``'s CSRF field and a fresh key per form."""
+    return mark_safe(_fill(pieces, context))  # noqa: S308
+
+
+def render(
+    template_name: str, values: dict[str, Any], context, *, shared: bool = False
+) -> SafeString:
     """Render ``template_name`` from ``values`` alone, through the memo; fill in ``context``'s
     per-request values (its CSRF token, a fresh idempotency key per form).
+
+    ``shared`` looks a fragment this process does not hold up in Redis before
+    rendering it, and keeps what it renders there.
     """
     values = dict(values)
     key = _memo_key(template_name, values)
@@ -238,7 +311,12 @@ def render(template_name: str, values: dict[str, Any], context) -> SafeString:
     pieces = memo.get(key)
     if pieces is None:
         stats.record(NAMESPACE, "local", "miss")
-        pieces = _render(template_name, values)
+        shared_key = _shared_key(key) if shared else None
+        pieces = _shared_get(shared_key) if shared_key else None
+        if pieces is None:
+            pieces = _render(template_name, values)
+            if shared_key:
+                _shared_set(shared_key, pieces)
         memo.set(key, pieces)
     else:
         stats.record(NAMESPACE, "local", "hit")

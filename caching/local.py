@@ -22,9 +22,13 @@ MISSING = object()
 clock = time.monotonic
 
 
+# A namespace's version, or the versions of the several namespaces a value depends on.
+Version = int | tuple[int, ...]
+
+
 @dataclass(slots=True)
 class _Entry:
-    version: int
+    version: Version
     expires_at: float
     payload: bytes
 
@@ -37,7 +41,7 @@ class LocalTier:
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, namespace: str, suffix: str, version: int) -> Any:
+    def get(self, namespace: str, suffix: str, version: Version) -> Any:
         key = (namespace, suffix)
         with self._lock:
             entry = self._entries.get(key)
@@ -50,7 +54,7 @@ class LocalTier:
             payload = entry.payload
         return pickle.loads(payload)  # noqa: S301 - bytes this process pickled itself
 
-    def set(self, namespace: str, suffix: str, version: int, value: Any, ttl: float) -> None:
+    def set(self, namespace: str, suffix: str, version: Version, value: Any, ttl: float) -> None:
         max_entries = conf.get("CACHE_LOCAL_MAX_ENTRIES")
         if max_entries <= 0:
             return

@@ -5,6 +5,8 @@ no signals (``QuerySet.update``, bulk operations, inventory_take/release) call
 ``caching.api.invalidate_on_commit`` themselves.
 """
 
+from datetime import timedelta
+
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
@@ -83,7 +85,16 @@ def inventory_changed(sender, instance: RoomInventory, **kwargs):
     room_type = _room_type_of(instance)
     hotel = _hotel_of(room_type) if room_type is not None else None
     if hotel is not None:
-        invalidate_on_commit(*availability_namespaces(hotel=hotel))
+        # Only the week of this night: a night's date never changes (the
+        # admin shows it read-only), so no other week saw this row.
+        invalidate_on_commit(
+            *availability_namespaces(
+                hotel=hotel,
+                start=instance.date,
+                end=instance.date + timedelta(days=1),
+                room_type_ids=[room_type.pk],
+            )
+        )
 
 
 def _room_type_of(instance: RoomInventory | OccupancySupplement) -> RoomType | None:

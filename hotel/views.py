@@ -78,18 +78,16 @@ def hotel_detail(request, slug: str):
     )
 
 
-def hotel_availability_for(hotel: Hotel, stay: dict):
-    from inventory.cards import option_card
-    from inventory.selectors import hotel_availability
+def hotel_availability_for(hotel: Hotel, stay: dict) -> tuple[str, ...]:
+    from inventory.blocks import hotel_options
 
-    options = hotel_availability(
+    return hotel_options(
         hotel=hotel,
         check_in=stay["check_in"],
         check_out=stay["check_out"],
         adults=stay["adults"],
         children=stay["children"],
     )
-    return [option_card(option) for option in options]
 
 
 @never_cache

@@ -18,6 +18,9 @@ from hotel.models import Hotel, RoomType
 
 from .selectors import CalendarDay, HotelAvailability, RoomTypeAvailability
 
+# "3 left" is shown from this many rooms free down.
+FEW_ROOMS_LEFT = 3
+
 
 class RoomTypeCard(NamedTuple):
     pk: int
@@ -42,7 +45,10 @@ class OptionCard(NamedTuple):
     children: int
     currency: str
     bookable: bool
-    rooms_free: int
+    # The rooms free, only when few enough to tell the guest (FEW_ROOMS_LEFT):
+    # a hold that leaves ten rooms of twelve then changes nothing shown, and
+    # the fragments rendered from this card stay valid.
+    rooms_left: int | None
     total: Decimal | None
     nights: tuple[NightCard, ...]
     reasons: tuple[str, ...]
@@ -118,7 +124,7 @@ def option_card(option: RoomTypeAvailability) -> OptionCard:
         children=option.children,
         currency=option.currency,
         bookable=option.bookable,
-        rooms_free=option.rooms_free,
+        rooms_left=option.rooms_free if option.rooms_free <= FEW_ROOMS_LEFT else None,
         total=option.total,
         nights=tuple(NightCard(n.date, n.price) for n in option.nights),
         reasons=tuple(option.reasons),

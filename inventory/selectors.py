@@ -29,7 +29,12 @@ from hotel.models import Amenity, Hotel, RoomType
 
 from .models import RoomInventory
 from .pricing import CENT, supplement_per_night
-from .services import stay_nights
+from .services import (
+    city_availability_namespaces,
+    hotel_availability_namespaces,
+    room_type_availability_namespaces,
+    stay_nights,
+)
 
 # Invalidation on commit makes a write visible at once; the TTL only bounds
 # how long a value survives if an invalidation is lost (Redis down mid-write).
@@ -238,11 +243,17 @@ def _evaluate(
 
 
 def _room_types(*, hotel_ids: list[int]) -> list[RoomType]:
-    return list(
+    room_types = list(
         RoomType.objects.filter(hotel_id__in=hotel_ids, is_active=True)
         .select_related("hotel", "supplement")
         .order_by("hotel_id", "sort_order", "name")
     )
+    # One Hotel object per hotel rather than one per room type: the list is
+    # cached, and every read unpickles it; pickle then keeps a single copy.
+    hotels: dict[int, Hotel] = {}
+    for room_type in room_types:
+        room_type.hotel = hotels.setdefault(room_type.hotel_id, room_type.hotel)
+    return room_types
 
 
 @dataclass
@@ -257,6 +268,10 @@ class _Catalogue:
 def _load_catalogue(*, hotels) -> _Catalogue:
     hotels = list(hotels.filter(is_active=True).order_by("name"))
     ids = [h.pk for h in hotels]
+    room_types = _room_types(hotel_ids=ids)
+    by_id = {h.pk: h for h in hotels}
+    for room_type in room_types:
+        room_type.hotel = by_id[room_type.hotel_id]
     amenities: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for hotel_id, slug, name in (
         Amenity.hotels.through.objects.filter(hotel_id__in=ids)
@@ -264,9 +279,7 @@ def _load_catalogue(*, hotels) -> _Catalogue:
         .values_list("hotel_id", "amenity__slug", "amenity__name")
     ):
         amenities[hotel_id].append((slug, name))
-    return _Catalogue(
-        hotels=hotels, amenities=dict(amenities), room_types=_room_types(hotel_ids=ids)
-    )
+    return _Catalogue(hotels=hotels, amenities=dict(amenities), room_types=room_types)
 
 
 # A hold bumps its hotel's and city's availability namespaces, which on a busy
@@ -294,9 +307,14 @@ def _hotel_room_types(hotel: Hotel) -> list[RoomType]:
 
 
 def _stay_figures(
-    namespace: str, *, room_types: list[RoomType], check_in: date, check_out: date, use_cache: bool
+    namespaces: list[str],
+    *,
+    room_types: list[RoomType],
+    check_in: date,
+    check_out: date,
+    use_cache: bool,
 ) -> dict[int, dict]:
-    """The aggregate of the stay's nights per room type, cached under ``namespace``."""
+    """The aggregate of the stay's nights per room type, cached under ``namespaces``."""
     ids = [rt.pk for rt in room_types]
 
     def load():
@@ -308,7 +326,7 @@ def _stay_figures(
     # added can never be paired with the catalogue read after. One indexed
     # query costs less than the stampede lock's round trips.
     return cached(
-        namespace,
+        namespaces,
         ["nights", check_in.isoformat(), check_out.isoformat(), *ids],
         load,
         ttl=AVAILABILITY_TTL,
@@ -366,8 +384,9 @@ def hotel_availability(
 ) -> list[RoomTypeAvailability]:
     """Every active room type of a hotel over a stay for a party, in two queries."""
     room_types = _hotel_room_types(hotel) if use_cache else _room_types(hotel_ids=[hotel.pk])
+    # The check-out date is read too (closed to departure).
     aggs = _stay_figures(
-        f"availability:hotel:{hotel.pk}",
+        hotel_availability_namespaces(hotel_id=hotel.pk, first=check_in, last=check_out),
         room_types=room_types,
         check_in=check_in,
         check_out=check_out,
@@ -434,7 +453,7 @@ def city_availability(
         else _load_catalogue(hotels=Hotel.objects.filter(city__iexact=city_key))
     )
     aggs = _stay_figures(
-        f"availability:city:{city_key}",
+        city_availability_namespaces(city=city_key, first=check_in, last=check_out),
         room_types=catalogue.room_types,
         check_in=check_in,
         check_out=check_out,
@@ -541,7 +560,12 @@ def room_type_calendar(
         return _calendar_rows(room_type_ids=[room_type.pk], start=start, days=days)[room_type.pk]
 
     return cached(
-        f"availability:hotel:{room_type.hotel_id}",
+        room_type_availability_namespaces(
+            hotel_id=room_type.hotel_id,
+            room_type_id=room_type.pk,
+            first=start,
+            last=start + timedelta(days=days - 1),
+        ),
         ["room-calendar", room_type.pk, start.isoformat(), days],
         load,
         ttl=AVAILABILITY_TTL,
@@ -578,7 +602,9 @@ def hotel_calendar(
         return load()
     # Staff act on what they see: a short TTL on top of invalidation on commit.
     return cached(
-        f"availability:hotel:{hotel.pk}",
+        hotel_availability_namespaces(
+            hotel_id=hotel.pk, first=start, last=start + timedelta(days=days - 1)
+        ),
         ["staff-calendar", start.isoformat(), days],
         load,
         ttl=STAFF_CALENDAR_TTL,
@@ -591,6 +617,35 @@ SEARCH_SORTS = {
     "-stars": lambda h: (-h.hotel.stars, h.cheapest is None, h.cheapest or 0, h.hotel.name),
     "name": lambda h: (h.hotel.name.lower(),),
 }
+
+
+def _search_matches(q: str) -> list[tuple[int, str]]:
+    """The active hotels whose city or name matches ``q``: (pk, city) pairs."""
+
+    def load_matches():
+        return list(
+            Hotel.objects.filter(is_active=True)
+            .filter(Q(city__iexact=q) | Q(city__istartswith=q) | Q(name__icontains=q))
+            .values_list("pk", "city")
+        )
+
+    # The matching is case-insensitive, so is the key.
+    return cached("catalogue", ["search-matches", q.lower()], load_matches, ttl=CATALOGUE_TTL)
+
+
+def search_namespaces(*, q: str, check_in: date, check_out: date) -> list[str] | None:
+    """The cache namespaces search_hotels' results depend on, or None where it reads uncached.
+
+    A query whose matches are in one city reads that city's availability and
+    the catalogue; one that spans cities (or matches nothing) is not cached.
+    """
+    cities = {city.lower() for _pk, city in _search_matches(q)}
+    if len(cities) != 1:
+        return None
+    return [
+        *city_availability_namespaces(city=cities.pop(), first=check_in, last=check_out),
+        "catalogue",
+    ]
 
 
 def search_hotels(
@@ -612,15 +667,7 @@ def search_hotels(
     nothing is bookable sort after those where something is.
     """
 
-    def load_matches():
-        return list(
-            Hotel.objects.filter(is_active=True)
-            .filter(Q(city__iexact=q) | Q(city__istartswith=q) | Q(name__icontains=q))
-            .values_list("pk", "city")
-        )
-
-    # The matching is case-insensitive, so is the key.
-    matches = cached("catalogue", ["search-matches", q.lower()], load_matches, ttl=CATALOGUE_TTL)
+    matches = _search_matches(q)
     if not matches:
         return []
     ids = {pk for pk, _city in matches}

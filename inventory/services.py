@@ -26,6 +26,9 @@ from .pricing import HotelRules
 BATCH_SIZE = 1000
 # A bulk edit longer than this is almost certainly a typo in a year.
 MAX_EDIT_NIGHTS = 800
+# A write over more weeks than this invalidates the hotel's whole availability
+# rather than send one bump per week (a stay is at most BOOKING_MAX_NIGHTS).
+MAX_WEEKS_INVALIDATED = 8
 
 UNCHANGED = object()
 
@@ -120,7 +123,7 @@ def inventory_take(*, room_type: RoomType, check_in: date, check_out: date, room
         # Unreachable while the rules above match inventory_check's; kept so
         # that a rule added to one and not the other can never book.
         raise SoldOut(stay_nights(check_in, check_out))
-    _after_inventory_change(room_type=room_type)
+    _after_inventory_change(room_type=room_type, start=check_in, end=check_out)
 
 
 def _check_restrictions(
@@ -180,20 +183,101 @@ def inventory_release(
     released = RoomInventory.objects.filter(
         room_type=room_type, date__gte=check_in, date__lt=check_out, sold__gte=rooms
     ).update(sold=F("sold") - rooms)
-    _after_inventory_change(room_type=room_type)
+    _after_inventory_change(room_type=room_type, start=check_in, end=check_out)
     return released
 
 
-def _after_inventory_change(*, room_type: RoomType) -> None:
-    """Invalidate cached reads of this hotel's availability once the change commits."""
+def _after_inventory_change(*, room_type: RoomType, start: date, end: date) -> None:
+    """Invalidate cached reads of these nights' availability once the change commits."""
     from caching.api import invalidate_on_commit
 
-    invalidate_on_commit(*availability_namespaces(hotel=room_type.hotel))
+    invalidate_on_commit(
+        *availability_namespaces(
+            hotel=room_type.hotel, start=start, end=end, room_type_ids=[room_type.pk]
+        )
+    )
 
 
-def availability_namespaces(*, hotel) -> list[str]:
-    """The cache namespaces that a change to a hotel's inventory makes stale."""
-    return [f"availability:hotel:{hotel.pk}", f"availability:city:{hotel.city.strip().lower()}"]
+# Availability is cached per hotel and per city (the search), and a cached
+# read depends on the whole namespace and on one namespace per ISO week of the
+# dates it reads. A hold bumps only the weeks of its nights, so on a busy
+# hotel the pages of other weeks stay cached; a change that is not about some
+# nights (a room type edited, a room out of service) bumps the whole. A room
+# type's own calendar depends on its own weeks, so that a hold on one room
+# type leaves the hotel's other calendars cached.
+# Holds cluster on the coming weekends as searches do, so a finer grain (a
+# namespace per night) would save few misses for several times the bumps.
+
+
+def _city_key(city: str) -> str:
+    return city.strip().lower()
+
+
+def _weeks(first: date, last: date) -> list[str]:
+    """The ISO weeks from ``first`` to ``last``, both included, as ``2026-W48``."""
+    monday = first - timedelta(days=first.weekday())
+    weeks = []
+    while monday <= last:
+        year, week, _day = monday.isocalendar()
+        weeks.append(f"{year}-W{week:02d}")
+        monday += timedelta(days=7)
+    return weeks
+
+
+def hotel_availability_namespaces(*, hotel_id: int, first: date, last: date) -> list[str]:
+    """What a cached read of a hotel's availability on the dates [first, last] depends on."""
+    return [
+        f"availability:hotel:{hotel_id}",
+        *(f"availability:hotel-week:{hotel_id}@{week}" for week in _weeks(first, last)),
+    ]
+
+
+def room_type_availability_namespaces(
+    *, hotel_id: int, room_type_id: int, first: date, last: date
+) -> list[str]:
+    """What a cached read of one room type's nights [first, last] depends on."""
+    return [
+        f"availability:hotel:{hotel_id}",
+        *(f"availability:room-type-week:{room_type_id}@{week}" for week in _weeks(first, last)),
+    ]
+
+
+def city_availability_namespaces(*, city: str, first: date, last: date) -> list[str]:
+    """What a cached read of a city's availability on the dates [first, last] depends on."""
+    city = _city_key(city)
+    return [
+        f"availability:city:{city}",
+        *(f"availability:city-week:{city}@{week}" for week in _weeks(first, last)),
+    ]
+
+
+def availability_namespaces(
+    *,
+    hotel,
+    start: date | None = None,
+    end: date | None = None,
+    room_type_ids: Iterable[int] | None = None,
+) -> list[str]:
+    """The cache namespaces that a change to a hotel's inventory makes stale.
+
+    Given the nights changed, [start, end), and the room types they belong
+    to, the weeks they fall in; otherwise (or over more than
+    MAX_WEEKS_INVALIDATED weeks) the whole hotel and city.
+    """
+    city = _city_key(hotel.city)
+    if start is not None and end is not None and end > start and room_type_ids is not None:
+        weeks = _weeks(start, end - timedelta(days=1))
+        if len(weeks) <= MAX_WEEKS_INVALIDATED:
+            return [
+                *(f"availability:hotel-week:{hotel.pk}@{week}" for week in weeks),
+                *(f"availability:city-week:{city}@{week}" for week in weeks),
+                *(
+                    f"availability:room-type-week:{pk}@{week}"
+                    for pk in sorted(set(room_type_ids))
+                    for week in weeks
+                ),
+            ]
+    return [f"availability:hotel:{hotel.pk}", f"availability:city:{city}"]
 
 
 def _check_range(start: date, end: date, *, limit: int | None = None) -> None:
@@ -256,7 +340,12 @@ def _generate_for_hotel(
     # command) may insert the same nights; the unique constraint settles it.
     RoomInventory.objects.bulk_create(rows, batch_size=BATCH_SIZE, ignore_conflicts=True)
     if rows:
-        _after_hotel_change(hotel=room_types[0].hotel)
+        _after_hotel_change(
+            hotel=room_types[0].hotel,
+            start=start,
+            end=end,
+            room_type_ids={row.room_type_id for row in rows},
+        )
     return len(rows)
 
 
@@ -332,14 +421,27 @@ def inventory_reprice(
             changed.append(row)
     RoomInventory.objects.bulk_update(changed, ["price"], batch_size=BATCH_SIZE)
     if changed:
-        _after_hotel_change(hotel=hotel)
+        _after_hotel_change(
+            hotel=hotel,
+            start=start,
+            end=end,
+            room_type_ids={row.room_type_id for row in changed},
+        )
     return len(changed)
 
 
-def _after_hotel_change(*, hotel: Hotel) -> None:
+def _after_hotel_change(
+    *,
+    hotel: Hotel,
+    start: date | None = None,
+    end: date | None = None,
+    room_type_ids: Iterable[int] | None = None,
+) -> None:
     from caching.api import invalidate_on_commit
 
-    invalidate_on_commit(*availability_namespaces(hotel=hotel))
+    invalidate_on_commit(
+        *availability_namespaces(hotel=hotel, start=start, end=end, room_type_ids=room_type_ids)
+    )
 
 
 def _night_list(nights: list[RoomInventory], *, limit: int = 6) -> str:
@@ -464,7 +566,9 @@ def inventory_set(
         RoomInventory.objects.bulk_update(
             rows, ["price", "price_overridden"], batch_size=BATCH_SIZE
         )
-    _after_hotel_change(hotel=hotel)
+    _after_hotel_change(
+        hotel=hotel, start=start, end=end, room_type_ids={row.room_type_id for row in rows}
+    )
     return len(rows)
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from caching.api import cached, namespace_version
-from caching.fragments import form_key
+from caching.fragments import conditions, form_key, render_pieces
 from hotel.forms import StayForm
 from hotel.models import RoomType
 from hotel.selectors import room_type_for_page
@@ -21,16 +21,20 @@ from .selectors import (
     room_type_calendar,
     room_types_availability,
     search_hotels,
+    search_namespaces,
 )
 
 RESULTS_PER_PAGE = 10
+# A results page weighs about 50 KB: kept shorter than the figures it is
+# rendered from, so that the shared tier holds the searches asked for lately.
+RESULTS_TTL = 60
 
 
 @require_GET
 def search(request):
     """Hotels and room types free for the stay and party; bad input re-renders with messages."""
     form = InventorySearchForm(request.GET or None)
-    context = {"form": form, "page": None}
+    context = {"form": form, "results": None}
     status = 200
     valid = form.is_bound and form.is_valid()
     # The form's errors depend on today (no past check-in) and its amenity
@@ -41,23 +45,53 @@ def search(request):
     context["filters_key"] = form_key(form, catalogue, fields=("stars", "amenities"))
     if valid:
         data = form.cleaned_data
-        results = search_hotels(
-            q=data["q"],
-            check_in=data["check_in"],
-            check_out=data["check_out"],
-            adults=data["adults"],
-            children=data["children"],
-            stars=data["stars"],
-            amenities=[a.slug for a in data["amenities"]],
-            sort=data["sort"],
-        )
-        page = Paginator(results, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
-        context["page"] = page
-        context["results"] = [search_result_card(result) for result in page]
-        context["query"] = urlencode(
+        query = urlencode(
             [(k, v) for k, values in request.GET.lists() if k != "page" for v in values]
         )
-        context["stay"] = data
+        page_number = request.GET.get("page")
+
+        def render_results() -> tuple[str, ...]:
+            results = search_hotels(
+                q=data["q"],
+                check_in=data["check_in"],
+                check_out=data["check_out"],
+                adults=data["adults"],
+                children=data["children"],
+                stars=data["stars"],
+                amenities=[a.slug for a in data["amenities"]],
+                sort=data["sort"],
+            )
+            page = Paginator(results, RESULTS_PER_PAGE).get_page(page_number)
+            return render_pieces(
+                "inventory/_search_results.html",
+                {
+                    "page": page,
+                    "results": [search_result_card(result) for result in page],
+                    "query": query,
+                    "stay": data,
+                },
+            )
+
+        # The results are a function of the query (the cleaned data follows
+        # from it) and of the data search_hotels reads: cached under the same
+        # namespaces, they are rendered once for every process and again only
+        # after a write to the city's nights of the stay or to the catalogue.
+        namespaces = search_namespaces(
+            q=data["q"], check_in=data["check_in"], check_out=data["check_out"]
+        )
+        context["results"] = (
+            cached(
+                namespaces,
+                ["search-results", *conditions(), query, page_number],
+                render_results,
+                ttl=RESULTS_TTL,
+                # Two guests rarely miss on one search at once; the stampede
+                # lock's round trips would cost on every miss.
+                lock=False,
+            )
+            if namespaces
+            else render_results()
+        )
     elif form.is_bound:
         status = 400
     return render(request, "inventory/search.html", context, status=status)

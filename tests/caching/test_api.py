@@ -289,3 +289,88 @@ def test_replacing_an_entry_does_not_count_its_bytes_twice():
     assert tier.size_bytes == size
     tier.clear()
     assert tier.size_bytes == 0
+
+
+def test_a_value_under_several_namespaces_is_loaded_again_when_any_of_them_is_bumped(loader):
+    namespaces = ["hotel:1", "hotel:1:week:1", "hotel:1:week:2"]
+    cached(namespaces, ["page"], loader)
+
+    invalidate("hotel:1:week:2")
+
+    assert cached(namespaces, ["page"], loader) == {"call": 2}
+    invalidate("hotel:1")
+    assert cached(namespaces, ["page"], loader) == {"call": 3}
+
+
+def test_a_value_under_several_namespaces_stays_cached_when_another_is_bumped(loader):
+    cached(["hotel:1", "hotel:1:week:1"], ["page"], loader)
+    cached(["hotel:1", "hotel:1:week:2"], ["page"], loader)
+
+    invalidate("hotel:1:week:2")
+
+    assert cached(["hotel:1", "hotel:1:week:1"], ["page"], loader) == {"call": 1}
+    assert cached(["hotel:1", "hotel:1:week:2"], ["page"], loader) == {"call": 3}
+    assert stats.process_counts()["hotel:*"]["local"]["hits"] == 1
+
+
+def test_a_value_under_several_namespaces_is_shared_with_other_processes(loader):
+    cached(["hotel:1", "hotel:1:week:1"], ["page"], loader)
+    api.local_tier.clear()
+    api.versions.clear()
+
+    assert cached(["hotel:1", "hotel:1:week:1"], ["page"], loader) == {"call": 1}
+    assert stats.process_counts()["hotel:*"]["shared"]["hits"] == 1
+
+
+def test_another_processs_bump_of_one_of_several_namespaces_shows_within_the_interval(
+    settings, clock, loader
+):
+    settings.CACHE_VERSION_CHECK_INTERVAL = 0.5
+    cached(["hotel:1", "hotel:1:week:1"], ["page"], loader)
+    cache.incr("nsv:hotel:1:week:1")
+
+    clock.advance(0.4)
+    within_interval = cached(["hotel:1", "hotel:1:week:1"], ["page"], loader)
+    clock.advance(0.1)
+    after_interval = cached(["hotel:1", "hotel:1:week:1"], ["page"], loader)
+
+    assert within_interval == {"call": 1}
+    assert after_interval == {"call": 2}
+
+
+def test_a_loader_overtaken_by_a_bump_of_one_of_several_namespaces_stores_nothing():
+    namespaces = ["hotel:1", "hotel:1:week:1"]
+    calls = []
+
+    def load_while_a_write_commits():
+        calls.append(1)
+        if len(calls) == 1:
+            invalidate("hotel:1:week:1")
+        return f"old-{len(calls)}"
+
+    first = cached(namespaces, ["page"], load_while_a_write_commits)
+
+    assert first == "old-1"
+    assert cache.get(make_key(namespaces, api.namespace_versions(namespaces), ["page"])) is None
+    assert cached(namespaces, ["page"], load_while_a_write_commits) == "old-2"
+
+
+def test_the_stale_versions_of_several_namespaces_are_read_in_one_round_trip(
+    monkeypatch, settings, clock, loader
+):
+    from django.core.cache import caches
+
+    namespaces = ["hotel:1", "hotel:1:week:1", "hotel:1:week:2"]
+    cached(namespaces, ["page"], loader)
+    clock.advance(settings.CACHE_VERSION_CHECK_INTERVAL)
+    backend, calls = caches["default"], []
+    for name in ("get", "get_many"):
+        real = getattr(backend, name)
+        monkeypatch.setattr(
+            backend,
+            name,
+            lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw),
+        )
+
+    assert cached(namespaces, ["page"], loader) == {"call": 1}
+    assert calls == ["get_many"]

@@ -167,3 +167,12 @@ def test_a_process_that_only_writes_sends_its_refused_invalidations_on_the_next_
     invalidate("hotel:2")
 
     assert _read_version("hotel:1") > before
+
+
+def test_a_read_under_several_namespaces_goes_to_the_database_when_redis_is_down(
+    redis_down, loader
+):
+    values = [cached(["hotel:1", "hotel:1:week:1"], ["page"], loader) for _ in range(2)]
+
+    assert values == [{"call": 1}, {"call": 2}]
+    assert not backend_available()

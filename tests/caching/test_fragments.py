@@ -179,3 +179,64 @@ def test_a_form_key_follows_the_data_the_fields_and_the_dependencies():
     assert fragments.form_key(unbound) == fragments.form_key(
         StayForm(initial={"check_in": "2030-01-10"})
     )
+
+
+def _other_process() -> None:
+    """What another process has: nothing in its memo, the same Redis."""
+    fragments.memo.clear()
+
+
+def test_a_shared_fragment_rendered_by_one_process_is_served_to_another(monkeypatch):
+    source = '{% fragment "t/card.html" shared card=card %}'
+    assert _render(source, card=Card("A")) == "A|"
+    _other_process()
+    renders = []
+    real = fragments._render
+    monkeypatch.setattr(fragments, "_render", lambda *a: renders.append(a) or real(*a))
+
+    assert _render(source, card=Card("A")) == "A|"
+    assert renders == []
+    assert stats.process_counts()["fragments"]["shared"]["hits"] == 1
+
+
+def test_a_shared_fragment_with_other_values_is_rendered_again():
+    source = '{% fragment "t/card.html" shared card=card %}'
+    _render(source, card=Card("A"))
+    _other_process()
+
+    assert _render(source, card=Card("B")) == "B|"
+
+
+def test_a_fragment_not_marked_shared_is_not_kept_in_redis():
+    _render('{% fragment "t/card.html" card=card %}', card=Card("A"))
+    _other_process()
+
+    _render('{% fragment "t/card.html" card=card %}', card=Card("A"))
+
+    assert "shared" not in stats.process_counts().get("fragments", {})
+
+
+def test_a_shared_fragment_from_another_process_carries_this_requests_csrf_token_and_keys():
+    factory = RequestFactory()
+    source = '{% fragment "t/form.html" shared n=n %}'
+    pages = []
+    for _ in range(2):
+        request = factory.get("/")
+        context = RequestContext(request, {"n": 1})
+        pages.append((request, _render(source, context)))
+        _other_process()
+
+    [first, second] = [html for _request, html in pages]
+    assert _field(first, "idempotency_key") != _field(second, "idempotency_key")
+    for request, html in pages:
+        [token] = _field(html, "csrfmiddlewaretoken")
+        assert _unmask_cipher_token(token) == request.META["CSRF_COOKIE"]
+
+
+def test_a_shared_fragment_renders_when_redis_is_down(settings):
+    from tests.caching.test_failopen import point_cache_at
+
+    point_cache_at(settings, "redis://127.0.0.1:1/0")
+    source = '{% fragment "t/card.html" shared card=card %}'
+
+    assert [_render(source, card=Card("A")) for _ in range(2)] == ["A|", "A|"]

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from caching.api import _read_version, cached, invalidate_on_commit
 from inventory.models import RoomInventory
-from inventory.services import availability_namespaces
+from inventory.services import availability_namespaces, hotel_availability_namespaces
 from tests.factories import (
     AmenityFactory,
     HotelFactory,
@@ -178,7 +178,8 @@ def free_rooms(room_type, night) -> int:
         row = RoomInventory.objects.get(room_type=room_type, date=night)
         return row.total - row.sold
 
-    return cached(f"availability:hotel:{room_type.hotel_id}", ["free", room_type.pk, night], load)
+    namespaces = hotel_availability_namespaces(hotel_id=room_type.hotel_id, first=night, last=night)
+    return cached(namespaces, ["free", room_type.pk, night], load)
 
 
 def test_model_save_makes_the_next_read_fresh(django_capture_on_commit_callbacks):

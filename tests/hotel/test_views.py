@@ -267,3 +267,45 @@ def test_hotel_page_with_dates_gives_every_form_a_fresh_key_and_shows_a_hold_onc
     with django_assert_num_queries(1):
         body = client.get(hotel.get_absolute_url(), stay).content.decode()
     assert "2 left" in body and "3 left" not in body
+
+
+def test_hotel_page_room_options_are_rendered_again_after_a_hold_in_their_week_only(
+    django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from bookings.services import booking_hold
+    from tests.factories import RoomInventoryFactory
+
+    # given a hotel's pages for stays in two weeks, each rendered once by some visitor
+    hotel = _hotel_with_rooms(1)
+    room_type = hotel.room_types.get()
+    monday = date.today() + timedelta(days=14 - date.today().weekday())
+    for n in range(14):
+        RoomInventoryFactory(room_type=room_type, date=monday + timedelta(days=n), total=3)
+    stays = [
+        {
+            "check_in": start.isoformat(),
+            "check_out": (start + timedelta(days=2)).isoformat(),
+            "adults": 2,
+        }
+        for start in (monday, monday + timedelta(days=7))
+    ]
+    for stay in stays:
+        Client().get(hotel.get_absolute_url(), stay)
+
+    # when a guest holds a night of the first week
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_hold(
+            room_type=room_type, check_in=monday, check_out=monday + timedelta(days=1), adults=1
+        )
+
+    # then the first week's options are rendered again with the room taken
+    again = Client().get(hotel.get_absolute_url(), stays[0])
+    assert "hotel/_hotel_options.html" in [t.name for t in again.templates]
+    assert "2 left" in again.content.decode()
+    # and the other week's are served as rendered, with no query
+    with django_assert_num_queries(0):
+        kept = Client().get(hotel.get_absolute_url(), stays[1])
+    assert "hotel/_hotel_options.html" not in [t.name for t in kept.templates]
+    assert "3 left" in kept.content.decode()

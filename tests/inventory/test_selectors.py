@@ -234,3 +234,198 @@ def test_search_by_hotel_name_spans_cities(future):
     )
 
     assert [h.hotel.name for h in results] == ["Grand Lisbon", "Grand Porto"]
+
+
+# --- Cached availability follows the weeks of its nights ----------------------
+
+
+def _monday_after(day):
+    return day + timedelta(days=7 - day.weekday())
+
+
+def _take(room_type, check_in, nights, callbacks) -> None:
+    from django.db import transaction
+
+    from inventory.services import inventory_take
+
+    with callbacks(execute=True), transaction.atomic():
+        inventory_take(
+            room_type=room_type, check_in=check_in, check_out=check_in + timedelta(days=nights)
+        )
+
+
+def _stay(check_in, nights):
+    return {"check_in": check_in, "check_out": check_in + timedelta(days=nights), "adults": 2}
+
+
+def test_a_hold_refreshes_cached_stays_of_its_week_and_leaves_other_weeks_cached(
+    future, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    # given a hotel's stays in two weeks, both cached
+    monday = _monday_after(future)
+    room_type = RoomTypeFactory()
+    _nights(room_type, monday, 14, total=3)
+    this_week, next_week = _stay(monday, 2), _stay(monday + timedelta(days=7), 2)
+    hotel_availability(hotel=room_type.hotel, **this_week)
+    hotel_availability(hotel=room_type.hotel, **next_week)
+
+    # when a guest holds the Thursday of the first week
+    _take(room_type, monday + timedelta(days=3), 1, django_capture_on_commit_callbacks)
+
+    # then the first week's stay is read again and shows the room taken
+    with django_assert_num_queries(1):
+        [this_week_after] = hotel_availability(
+            hotel=room_type.hotel, **_stay(monday + timedelta(days=2), 2)
+        )
+    assert this_week_after.rooms_free == 2
+    # and the other week's stay is still served from the cache
+    with django_assert_num_queries(0):
+        [next_week_after] = hotel_availability(hotel=room_type.hotel, **next_week)
+    assert next_week_after.rooms_free == 3
+
+
+def test_a_hold_refreshes_a_cached_stay_that_reaches_into_its_week(
+    future, django_capture_on_commit_callbacks
+):
+    monday = _monday_after(future)
+    room_type = RoomTypeFactory()
+    _nights(room_type, monday, 14, total=3)
+    # Saturday to Tuesday: two weeks.
+    over_the_weekend = _stay(monday + timedelta(days=5), 3)
+    [before] = hotel_availability(hotel=room_type.hotel, **over_the_weekend)
+
+    _take(room_type, monday + timedelta(days=7), 1, django_capture_on_commit_callbacks)
+
+    [after] = hotel_availability(hotel=room_type.hotel, **over_the_weekend)
+    assert (before.rooms_free, after.rooms_free) == (3, 2)
+
+
+def test_a_change_to_a_stays_check_out_day_refreshes_it(future, django_capture_on_commit_callbacks):
+    # given a stay from Friday to the Monday after, cached as bookable
+    monday = _monday_after(future)
+    room_type = RoomTypeFactory()
+    nights = _nights(room_type, monday, 14, total=3)
+    friday_to_monday = _stay(monday + timedelta(days=4), 3)
+    [before] = hotel_availability(hotel=room_type.hotel, **friday_to_monday)
+
+    # when staff close the Monday to departures (a night of the next week)
+    with django_capture_on_commit_callbacks(execute=True):
+        nights[7].closed_to_departure = True
+        nights[7].save()
+
+    # then the stay is read again and refused for its departure day
+    [after] = hotel_availability(hotel=room_type.hotel, **friday_to_monday)
+    assert before.bookable and not after.bookable
+    assert any("Closed to departure" in reason for reason in after.reasons)
+
+
+def test_a_city_search_is_refreshed_by_a_hold_in_its_week_only(
+    future, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    monday = _monday_after(future)
+    room_type = RoomTypeFactory(hotel=HotelFactory(city="Braga"))
+    _nights(room_type, monday, 14, total=3)
+    this_week, next_week = _stay(monday, 2), _stay(monday + timedelta(days=7), 2)
+    city_availability(city="Braga", **this_week)
+    city_availability(city="Braga", **next_week)
+
+    _take(room_type, monday, 1, django_capture_on_commit_callbacks)
+
+    [this_week_after] = city_availability(city="Braga", **this_week)
+    with django_assert_num_queries(0):
+        [next_week_after] = city_availability(city="Braga", **next_week)
+    assert this_week_after.room_types[0].rooms_free == 2
+    assert next_week_after.room_types[0].rooms_free == 3
+
+
+def test_a_hold_refreshes_the_room_calendar_that_shows_its_nights_only(
+    future, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    from inventory.selectors import room_type_calendar
+
+    room_type = RoomTypeFactory()
+    _nights(room_type, future, 40, total=3)
+    calendar = {"room_type": room_type, "start": future, "days": 14}
+    room_type_calendar(**calendar)
+
+    # A hold three weeks out is not on a two-week calendar.
+    _take(room_type, future + timedelta(days=21), 1, django_capture_on_commit_callbacks)
+    with django_assert_num_queries(0):
+        room_type_calendar(**calendar)
+    _take(room_type, future + timedelta(days=13), 1, django_capture_on_commit_callbacks)
+    days = room_type_calendar(**calendar)
+
+    assert [day.free for day in days[12:]] == [3, 2]
+
+
+def test_a_hold_leaves_the_calendars_of_the_hotels_other_room_types_cached(
+    future, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    from inventory.selectors import room_type_calendar
+
+    held = RoomTypeFactory()
+    other = RoomTypeFactory(hotel=held.hotel)
+    for room_type in (held, other):
+        _nights(room_type, future, 14, total=3)
+        room_type_calendar(room_type=room_type, start=future, days=14)
+
+    _take(held, future + timedelta(days=2), 1, django_capture_on_commit_callbacks)
+
+    with django_assert_num_queries(0):
+        other_days = room_type_calendar(room_type=other, start=future, days=14)
+    held_days = room_type_calendar(room_type=held, start=future, days=14)
+    assert (other_days[2].free, held_days[2].free) == (3, 2)
+
+
+def test_a_staff_edit_of_a_room_types_nights_refreshes_its_calendar(
+    future, django_capture_on_commit_callbacks
+):
+    from inventory.selectors import room_type_calendar
+    from inventory.services import inventory_set
+
+    room_type = RoomTypeFactory()
+    _nights(room_type, future, 14, total=3)
+    room_type_calendar(room_type=room_type, start=future, days=14)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        inventory_set(room_types=[room_type], start=future, end=future + timedelta(days=1), total=1)
+
+    assert room_type_calendar(room_type=room_type, start=future, days=14)[0].free == 1
+
+
+def test_an_invalidation_without_dates_refreshes_every_week(
+    future, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    from caching.api import invalidate_on_commit
+    from inventory.models import RoomInventory
+    from inventory.services import availability_namespaces
+
+    monday = _monday_after(future)
+    room_type = RoomTypeFactory()
+    _nights(room_type, monday, 14, total=3)
+    stays = [_stay(monday, 2), _stay(monday + timedelta(days=7), 2)]
+    before = [hotel_availability(hotel=room_type.hotel, **s)[0].rooms_free for s in stays]
+
+    # A write that does not say which nights it changed, as a bulk update.
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        RoomInventory.objects.filter(room_type=room_type).update(total=1)
+        invalidate_on_commit(*availability_namespaces(hotel=room_type.hotel))
+
+    after = [hotel_availability(hotel=room_type.hotel, **s)[0].rooms_free for s in stays]
+    assert (before, after) == ([3, 3], [1, 1])
+
+
+def test_a_cached_city_catalogue_holds_one_object_per_hotel(future):
+    from inventory.selectors import _city_catalogue
+
+    for hotel in HotelFactory.create_batch(2, city="Elvas"):
+        RoomTypeFactory.create_batch(3, hotel=hotel)
+    _city_catalogue("elvas")
+
+    catalogue = _city_catalogue("elvas")
+
+    hotels = {id(h): h for h in catalogue.hotels}
+    assert len(catalogue.room_types) == 6
+    assert all(hotels[id(rt.hotel)].pk == rt.hotel_id for rt in catalogue.room_types)

@@ -9,6 +9,8 @@ from caching.api import namespace_version
 from inventory.exceptions import InventoryError, SoldOut
 from inventory.models import Adjustment, RoomInventory
 from inventory.services import (
+    availability_namespaces,
+    hotel_availability_namespaces,
     inventory_generate,
     inventory_keep_window,
     inventory_reprice,
@@ -100,17 +102,52 @@ def test_generate_without_scope_covers_every_active_hotel(future):
     assert RoomInventory.objects.filter(room_type=active).count() == 10
 
 
-def test_generate_invalidates_the_hotel_availability_after_commit(
+def test_generate_invalidates_the_hotel_availability_of_its_weeks_after_commit(
     future, django_capture_on_commit_callbacks
 ):
     room_type = RoomTypeFactory()
-    namespace = f"availability:hotel:{room_type.hotel_id}"
-    before = namespace_version(namespace)
+    monday = future + timedelta(days=7 - future.weekday())
+    whole, week, next_week = hotel_availability_namespaces(
+        hotel_id=room_type.hotel_id, first=monday, last=monday + timedelta(days=7)
+    )
+    before = {ns: namespace_version(ns) for ns in (week, next_week, whole)}
 
     with django_capture_on_commit_callbacks(execute=True):
-        inventory_generate(room_type=room_type, start=future, end=future + timedelta(days=2))
+        inventory_generate(room_type=room_type, start=monday, end=monday + timedelta(days=2))
 
-    assert namespace_version(namespace) == before + 1
+    after = {ns: namespace_version(ns) for ns in (week, next_week, whole)}
+    assert after == {**before, week: before[week] + 1}
+
+
+def test_a_write_over_many_weeks_invalidates_the_whole_hotel_and_city():
+    hotel = HotelFactory(city="Faro")
+    start = date(2030, 1, 7)
+
+    short = availability_namespaces(
+        hotel=hotel, start=start, end=start + timedelta(days=8), room_type_ids=[7]
+    )
+    long = availability_namespaces(
+        hotel=hotel, start=start, end=start + timedelta(days=70), room_type_ids=[7]
+    )
+
+    assert short == [
+        f"availability:hotel-week:{hotel.pk}@2030-W02",
+        f"availability:hotel-week:{hotel.pk}@2030-W03",
+        "availability:city-week:faro@2030-W02",
+        "availability:city-week:faro@2030-W03",
+        "availability:room-type-week:7@2030-W02",
+        "availability:room-type-week:7@2030-W03",
+    ]
+    assert long == [f"availability:hotel:{hotel.pk}", "availability:city:faro"]
+
+
+def test_nights_written_without_their_room_types_invalidate_the_whole_hotel_and_city():
+    hotel = HotelFactory(city="Faro")
+    start = date(2030, 1, 7)
+
+    namespaces = availability_namespaces(hotel=hotel, start=start, end=start + timedelta(days=1))
+
+    assert namespaces == [f"availability:hotel:{hotel.pk}", "availability:city:faro"]
 
 
 def test_set_refuses_total_below_sold_naming_nights_and_writes_nothing(future):

@@ -313,3 +313,69 @@ def test_a_room_type_turned_inactive_is_404_once_the_change_commits(
         room_type.save()
 
     assert client.get(room_type.get_absolute_url()).status_code == 404
+
+
+def _rendered(response, template_name: str) -> bool:
+    return template_name in [t.name for t in response.templates]
+
+
+def test_search_results_are_rendered_again_after_a_hold_in_their_week_only(
+    future, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from bookings.services import booking_hold
+
+    # given two weeks of a city's searches, each rendered once by some visitor
+    monday = future + timedelta(days=7 - future.weekday())
+    room_type = _stocked(HotelFactory(city="Olhao"), monday, nights=14)
+    this_week = {"q": "Olhao", **_stay(monday)}
+    next_week = {"q": "Olhao", **_stay(monday + timedelta(days=7))}
+    first = [_search(Client(), **query) for query in (this_week, next_week)]
+    assert all(_rendered(r, "inventory/_search_results.html") for r in first)
+
+    # when a guest holds a night of the first week
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_hold(
+            room_type=room_type, check_in=monday, check_out=monday + timedelta(days=1), adults=1
+        )
+
+    # then another visitor's search of that week is rendered again, with the room taken
+    again = _search(Client(), **this_week)
+    assert _rendered(again, "inventory/_search_results.html")
+    assert "1 left" in again.content.decode()
+    # and the other week's results are served as rendered, with no query
+    visitor = Client()
+    _search(visitor, q="Olhao")  # the session and the form's choices
+    with django_assert_num_queries(0):
+        kept = _search(visitor, **next_week)
+    assert not _rendered(kept, "inventory/_search_results.html")
+    assert "2 left" in kept.content.decode()
+
+
+def test_a_hold_that_changes_nothing_shown_renders_no_result_again(
+    future, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from bookings.services import booking_hold
+
+    # given a room type with ten rooms, whose results were rendered once
+    hotel = HotelFactory(city="Sagres")
+    room_type = RoomTypeFactory(hotel=hotel)
+    RoomFactory.create_batch(10, room_type=room_type)
+    inventory_generate(room_type=room_type, start=future, end=future + timedelta(days=5))
+    query = {"q": "Sagres", **_stay(future)}
+    first = _search(Client(), **query)
+
+    # when a guest holds one of them: nine left is not worth telling
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_hold(
+            room_type=room_type, check_in=future, check_out=future + timedelta(days=2), adults=2
+        )
+
+    # then the page is assembled again but the hotel's result is not rendered again
+    again = _search(Client(), **query)
+    assert _rendered(again, "inventory/_search_results.html")
+    assert not _rendered(again, "inventory/_search_result.html")
+    assert "left" not in first.content.decode() and "left" not in again.content.decode()
