@@ -45,9 +45,9 @@ def search(request):
     context["filters_key"] = form_key(form, catalogue, fields=("stars", "amenities"))
     if valid:
         data = form.cleaned_data
-        query = urlencode(
-            [(k, v) for k, values in request.GET.lists() if k != "page" for v in values]
-        )
+        # Only the form's own fields: they name the results (and the cache
+        # key), so parameters the page ignores cannot multiply the entries.
+        query = urlencode([(name, v) for name in form.fields for v in request.GET.getlist(name)])
         page_number = request.GET.get("page")
 
         def render_results() -> tuple[str, ...]:

@@ -292,6 +292,29 @@ def test_search_page_costs_no_query_once_cached_and_one_after_a_hold(
     assert "1 left" in response.content.decode()
 
 
+def test_parameters_the_search_ignores_share_its_cached_results(client, future, monkeypatch):
+    from inventory import views
+
+    for i in range(11):
+        _stocked(HotelFactory(city="Tavira", name=f"Tavira {i:02}"), future)
+    query = {"q": "Tavira", **_stay(future)}
+    _search(client, **query)
+    renders = []
+    render_pieces = views.render_pieces
+    monkeypatch.setattr(
+        views, "render_pieces", lambda *a, **k: renders.append(a) or render_pieces(*a, **k)
+    )
+
+    # an unknown parameter is neither a new entry to render and keep nor part of the links
+    response = _search(client, utm_source="mail", junk="x" * 40, **query)
+
+    assert response.status_code == 200
+    assert renders == []
+    body = response.content.decode()
+    assert "page=2" in body
+    assert "utm_source" not in body and "junk" not in body
+
+
 def test_room_type_page_costs_no_query_once_cached(client, django_assert_num_queries):
     room_type = _stocked(HotelFactory(timezone="UTC"), date.today(), nights=60)
     client.get(room_type.get_absolute_url())
