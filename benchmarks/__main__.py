@@ -110,6 +110,7 @@ def cmd_run(args, dataset: dict | None = None) -> dict:
 
     _guard_database(args.force)
     today = _today(args.today)
+    calibration = report.cpu_calibration_ms()
     data: dict = {"started_at": report.now_iso(), "iterations": args.iterations}
     if dataset:
         data["dataset"] = dataset
@@ -135,7 +136,7 @@ def cmd_run(args, dataset: dict | None = None) -> dict:
             log=lambda m: print(m, file=sys.stderr, flush=True),
         )
     data["consistency"] = consistency()
-    data["machine"] = report.machine()
+    data["machine"] = report.machine(calibration_ms=calibration)
     data["finished_at"] = report.now_iso()
     if not args.no_write:
         paths = report.write(args.name, data, report.bench_markdown(data))

@@ -473,6 +473,7 @@ def main(args) -> int:
     # Also when started in the background, where a shell ignores SIGINT.
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     results: dict = {"started_at": report.now_iso()}
+    calibration = report.cpu_calibration_ms()
     with tempfile.TemporaryDirectory(prefix="hotel-loadtest-") as tmp:
         workdir = Path(tmp)
         try:
@@ -614,7 +615,7 @@ def main(args) -> int:
             results["gunicorn_errors"] = _tail(workdir / "gunicorn.log")
             # Taken at the end, so that the load average says how busy the
             # machine was around the runs.
-            results["machine"] = report.machine()
+            results["machine"] = report.machine(calibration_ms=calibration)
         except KeyboardInterrupt:
             print("Interrupted: stopping locust and gunicorn", file=sys.stderr)
             return 130

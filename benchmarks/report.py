@@ -13,8 +13,12 @@ from pathlib import Path
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
-def machine() -> dict:
-    """The machine, the database server and the versions the figures were taken on."""
+def machine(*, calibration_ms: float | None = None) -> dict:
+    """The machine, the database server and the versions the figures were taken on.
+
+    ``calibration_ms`` is ``cpu_calibration_ms()`` taken before the run
+    started: taken at its end it would also measure the run's own stragglers.
+    """
     import django
     from django.db import connection
 
@@ -49,7 +53,9 @@ def machine() -> dict:
         # The machine is shared: a load average well above the CPU count
         # means other work competed with the run for the cores.
         "load_average_1m": round(os.getloadavg()[0], 2),
-        "cpu_calibration_ms": cpu_calibration_ms(),
+        "cpu_calibration_ms": (
+            calibration_ms if calibration_ms is not None else cpu_calibration_ms()
+        ),
     }
 
 
@@ -131,7 +137,7 @@ def machine_line(m: dict) -> str:
         )
         + (
             f"; CPU calibration {m['cpu_calibration_ms']} ms (a fixed pure-Python workload,"
-            " best of 7: lower is a faster machine)"
+            " best of 7 before the run: lower is a faster machine)"
             if m.get("cpu_calibration_ms") is not None
             else ""
         )
