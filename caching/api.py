@@ -3,8 +3,9 @@
     value = cached("availability:hotel:42", ["search", check_in, nights], load, ttl=60)
 
 A key lives in a namespace such as ``availability:hotel:42``. Invalidation
-bumps the namespace's version in Redis (one INCR), which orphans every key
-under it at once without scanning keys; orphans age out by their TTL. A value
+bumps the namespace's version in Redis (an INCR; a write's several
+namespaces in one round trip), which orphans every key under it at once
+without scanning keys; orphans age out by their TTL. A value
 that depends on several things names several namespaces (the hotel, and each
 week of the nights it shows) and is keyed on all their versions, so a bump
 of any one of them orphans it and a bump of none leaves it current.
@@ -50,6 +51,7 @@ from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.db import transaction
 from django.dispatch import receiver
+from redis.exceptions import RedisError, ResponseError
 
 from . import conf, local, log, stats
 from .local import MISSING, LocalTier, VersionTable
@@ -248,6 +250,55 @@ def namespace_versions(namespaces: Sequence[str]) -> tuple[int, ...] | None:
     return tuple(next(fresh) if version is None else version for version in known)
 
 
+# Bumps every key it is given: INCR where the version exists, else the seed
+# (ARGV[1]) as a fresh one, all in one round trip and atomically, which is
+# what _bump does per key with INCR and ADD.
+_BUMP_SCRIPT = """
+local versions = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then
+    versions[i] = redis.call('INCR', key)
+  else
+    redis.call('SET', key, ARGV[1])
+    versions[i] = tonumber(ARGV[1])
+  end
+end
+return versions
+"""
+
+
+def _redis_client():
+    """The django-redis client behind the default cache, or None for another backend."""
+    client = getattr(cache, "client", None)
+    get_client = getattr(client, "get_client", None)
+    return get_client(write=True) if get_client is not None else None
+
+
+def _bump_all(namespaces: Sequence[str]) -> list[int | None]:
+    """Bump each namespace's version; None for a namespace that could not be bumped.
+
+    On Redis, one script bumps them all in one round trip (a hold bumps its
+    hotel's and city's weeks: four namespaces or more); elsewhere, one
+    ``_bump`` each.
+    """
+    if len(namespaces) < 2:
+        return [_bump(namespace) for namespace in namespaces]
+    client = _redis_client()
+    if client is None:
+        return [_bump(namespace) for namespace in namespaces]
+    keys = [cache.make_key(_version_key(namespace)) for namespace in namespaces]
+    try:
+        return [int(v) for v in client.eval(_BUMP_SCRIPT, len(keys), *keys, _version_seed())]
+    except ResponseError:
+        # A version key that holds something other than a number: one at a
+        # time, django-redis reads and rewrites it.
+        return [_bump(namespace) for namespace in namespaces]
+    except (RedisError, OSError):
+        # Redis is down: the caller keeps them to send again and marks it
+        # down, as it does when django-redis ignores the error for _bump.
+        return [None] * len(namespaces)
+
+
 def _bump(namespace: str) -> int | None:
     key = _version_key(namespace)
     try:
@@ -279,8 +330,9 @@ def invalidate(*namespaces: str) -> None:
         # A process that only writes (a worker) sends its earlier failures here.
         namespaces = (*_take_pending_invalidations(), *namespaces)
     failed = []
-    for namespace in dict.fromkeys(namespaces):
-        version = _bump(namespace) if backend_available() else None
+    unique = list(dict.fromkeys(namespaces))
+    bumped = _bump_all(unique) if backend_available() else [None] * len(unique)
+    for namespace, version in zip(unique, bumped, strict=True):
         if version is None:
             failed.append(namespace)
             versions.forget(_local_scope() + namespace)

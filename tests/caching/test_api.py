@@ -374,3 +374,34 @@ def test_the_stale_versions_of_several_namespaces_are_read_in_one_round_trip(
 
     assert cached(namespaces, ["page"], loader) == {"call": 1}
     assert calls == ["get_many"]
+
+
+def test_several_namespaces_are_bumped_in_one_round_trip(monkeypatch):
+    from django.core.cache import caches
+
+    cached("hotel:1", ["page"], lambda: "seeded")
+    seeded_before = api._read_version("hotel:1")
+    never_seen = "hotel:1:week:2099-W01"
+    floor = api._version_seed()
+    backend, calls = caches["default"], []
+    for name in ("incr", "add", "set", "get"):
+        real = getattr(backend, name)
+        monkeypatch.setattr(
+            backend,
+            name,
+            lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw),
+        )
+    client = api._redis_client()
+    real_eval = client.eval
+    evals = []
+    monkeypatch.setattr(api, "_redis_client", lambda: client)
+    monkeypatch.setattr(client, "eval", lambda *a: evals.append(a[1]) or real_eval(*a))
+
+    invalidate("hotel:1", never_seen, "hotel:1")
+
+    assert evals == [2]  # one script for both namespaces, the repeat dropped
+    assert calls == []
+    monkeypatch.undo()
+    assert api._read_version("hotel:1") == seeded_before + 1
+    # a namespace no one had read is seeded like _bump seeds it, above every old version
+    assert api._read_version(never_seen) >= floor

@@ -176,3 +176,23 @@ def test_a_read_under_several_namespaces_goes_to_the_database_when_redis_is_down
 
     assert values == [{"call": 1}, {"call": 2}]
     assert not backend_available()
+
+
+def test_several_invalidations_redis_refused_are_sent_once_it_answers(monkeypatch, clock):
+    import redis
+
+    before = {ns: _read_version(ns) for ns in ("hotel:1", "hotel:2")}
+    down = redis.Redis.from_url(
+        f"redis://127.0.0.1:{_closed_port()}/0", socket_connect_timeout=0.25
+    )
+    with monkeypatch.context() as outage:
+        # Only the batched bump meets the outage: the reads before and after work.
+        outage.setattr(api, "_redis_client", lambda: down)
+        invalidate("hotel:1", "hotel:2")
+        assert not backend_available()
+        assert {ns: _read_version(ns) for ns in before} == before
+    clock.advance(api.conf.get("CACHE_RETRY_INTERVAL"))
+
+    invalidate("hotel:3")
+
+    assert all(_read_version(ns) > version for ns, version in before.items())
