@@ -1,0 +1,42 @@
+"""Hostile and malformed input on the guest and staff booking pages: a clear answer, no 500.
+
+Each test here is an input that once answered 500; it checks what the guest
+or the staff member sees now and that nothing was written.
+"""
+
+import pytest
+from django.urls import reverse
+
+from bookings.models import Booking, BookingEvent
+
+from .test_views import book_data
+
+pytestmark = pytest.mark.django_db
+
+
+# --- dates at the end of the calendar ---------------------------------------------
+
+
+def test_a_hold_in_the_last_week_of_9999_is_refused_as_unavailable(client, room_type, arrival):
+    # given a stay whose week has no Monday after it
+    stay = {"check_in": "9999-12-30", "check_out": "9999-12-31"}
+
+    response = client.post(reverse("bookings:hold"), {**book_data(room_type, arrival), **stay})
+
+    assert response.status_code == 409
+    assert "Nothing was booked" in response.content.decode()
+    assert not Booking.objects.exists()
+    assert not BookingEvent.objects.exists()
+
+
+@pytest.mark.parametrize("page", ["search", "hotel"])
+def test_search_pages_for_a_stay_in_the_last_week_of_9999_find_nothing(client, room_type, page):
+    stay = {"check_in": "9999-12-30", "check_out": "9999-12-31", "adults": 2}
+    url = room_type.hotel.get_absolute_url()
+    if page == "search":
+        url, stay = reverse("inventory:search"), {**stay, "q": room_type.hotel.city}
+
+    response = client.get(url, stay)
+
+    assert response.status_code == 200
+    assert 'action="/bookings/hold/"' not in response.content.decode()
