@@ -40,3 +40,22 @@ def test_search_pages_for_a_stay_in_the_last_week_of_9999_find_nothing(client, r
 
     assert response.status_code == 200
     assert 'action="/bookings/hold/"' not in response.content.decode()
+
+
+# --- references in the path --------------------------------------------------------
+
+
+@pytest.mark.parametrize("step", ["detail", "details", "review", "confirmed", "cancel"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_reference_with_a_nul_byte_is_no_booking(client, room_type, arrival, step, method):
+    client.post(reverse("bookings:hold"), book_data(room_type, arrival))
+    reference = Booking.objects.get().reference
+
+    response = getattr(client, method)(
+        reverse(f"bookings:{step}", args=[reference[:5] + "\x00" + reference[5:]]),
+        {"guest_name": "Ana", "guest_email": "ana@example.com", "accept_policy": "on"},
+    )
+
+    assert response.status_code == 404
+    assert Booking.objects.get().status == "hold"
+    assert BookingEvent.objects.count() == 1
