@@ -4,10 +4,13 @@ Each test here is an input that once answered 500; it checks what the guest
 or the staff member sees now and that nothing was written.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
 from bookings.models import Booking, BookingEvent
+from tests.factories import BookingFactory
 
 from .test_views import book_data
 
@@ -59,3 +62,20 @@ def test_a_reference_with_a_nul_byte_is_no_booking(client, room_type, arrival, s
     assert response.status_code == 404
     assert Booking.objects.get().status == "hold"
     assert BookingEvent.objects.count() == 1
+
+
+# --- My bookings --------------------------------------------------------------------
+
+
+def test_my_bookings_with_a_page_number_past_bigint_shows_the_last_page(
+    client, room_type, guest, arrival
+):
+    for i in range(12):
+        BookingFactory(room_type=room_type, guest=guest, check_in=arrival + timedelta(days=i))
+    client.force_login(guest)
+
+    response = client.get(reverse("bookings:mine"), {"page": "9" * 20})
+
+    assert response.status_code == 200
+    assert response.context["page"].number == 2
+    assert len(response.context["page"].object_list) == 2
