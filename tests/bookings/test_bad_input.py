@@ -12,9 +12,13 @@ from django.urls import reverse
 from bookings.models import Booking, BookingEvent
 from tests.factories import BookingFactory
 
+from .conftest import sold
 from .test_views import book_data
 
 pytestmark = pytest.mark.django_db
+
+# 254 characters is the email columns' length; a form alone allows 320.
+LONG_EMAIL = "a" * 64 + "@" + ("b" * 63 + ".") * 3 + "com"
 
 
 # --- dates at the end of the calendar ---------------------------------------------
@@ -79,3 +83,41 @@ def test_my_bookings_with_a_page_number_past_bigint_shows_the_last_page(
     assert response.status_code == 200
     assert response.context["page"].number == 2
     assert len(response.context["page"].object_list) == 2
+
+
+# --- email addresses longer than the column -----------------------------------------
+
+
+def test_guest_details_refuse_an_email_longer_than_the_column(client, room_type, arrival):
+    client.post(reverse("bookings:hold"), book_data(room_type, arrival))
+    booking = Booking.objects.get()
+
+    response = client.post(
+        reverse("bookings:details", args=[booking.reference]),
+        {"guest_name": "Ana Silva", "guest_email": LONG_EMAIL},
+    )
+
+    assert response.status_code == 200
+    assert "at most 254 characters" in response.content.decode()
+    booking.refresh_from_db()
+    assert (booking.guest_name, booking.guest_email) == ("", "")
+
+
+def test_telephone_booking_refuses_an_email_longer_than_the_column(
+    staff_client, room_type, arrival
+):
+    response = staff_client.post(
+        reverse("admin:bookings_booking_phone"),
+        {
+            **book_data(room_type, arrival),
+            "guest_name": "Rui Costa",
+            "guest_email": LONG_EMAIL,
+            "guest_phone": "+351 1",
+            "policy_read_out": "on",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "at most 254 characters" in response.content.decode()
+    assert not Booking.objects.exists()
+    assert sold(room_type, arrival, 3) == [0, 0, 0]
