@@ -7,6 +7,7 @@ or the staff member sees now and that nothing was written.
 from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt
 from django.urls import reverse
 
 from bookings.models import Booking, BookingEvent
@@ -121,3 +122,16 @@ def test_telephone_booking_refuses_an_email_longer_than_the_column(
     assert "at most 254 characters" in response.content.decode()
     assert not Booking.objects.exists()
     assert sold(room_type, arrival, 3) == [0, 0, 0]
+
+
+# --- logins with a username longer than the login throttle stores ------------------
+
+
+@pytest.mark.parametrize("login", ["login", "admin:login"])
+def test_a_login_with_a_very_long_username_fails_like_a_wrong_password(client, login):
+    response = client.post(reverse(login), {"username": "x" * 300, "password": "guess"})
+
+    assert response.status_code == 200
+    assert "correct username and password" in response.content.decode()
+    # the failure still counts towards the lockout, under what the table holds
+    assert AccessAttempt.objects.get().username == "x" * 255
