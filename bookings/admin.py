@@ -4,6 +4,7 @@ import csv
 from datetime import date
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -173,6 +174,19 @@ class BookingAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.path)
 
     # --- actions ------------------------------------------------------------
+
+    def response_action(self, request, queryset):
+        # Django filters the selection by the ids as posted: one that is not
+        # a number (a tampered form) raised ValueError there, a 500.
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if not all(pk.isdecimal() for pk in selected):
+            self.message_user(
+                request,
+                _("Select the bookings from the list; no booking was changed."),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
 
     @admin.action(description=_("Confirm selected holds (guest accepted the policy)"))
     def confirm(self, request, queryset):

@@ -14,6 +14,7 @@ from bookings.models import Booking, BookingEvent
 from tests.factories import BookingFactory
 
 from .conftest import sold
+from .test_admin import CHANGELIST, confirmed, texts
 from .test_views import book_data
 
 pytestmark = pytest.mark.django_db
@@ -135,3 +136,26 @@ def test_a_login_with_a_very_long_username_fails_like_a_wrong_password(client, l
     assert "correct username and password" in response.content.decode()
     # the failure still counts towards the lockout, under what the table holds
     assert AccessAttempt.objects.get().username == "x" * 255
+
+
+# --- staff admin ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tampered", ["abc", "\x00", "²"])
+def test_an_admin_action_on_a_tampered_selection_changes_nothing(
+    staff_client, room_type, arrival, tampered
+):
+    booking = confirmed(room_type, arrival)
+    events = BookingEvent.objects.count()
+
+    response = staff_client.post(
+        reverse(CHANGELIST),
+        {"action": "cancel", "_selected_action": [booking.pk, tampered], "index": 0},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "Select the bookings from the list; no booking was changed." in texts(response)
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
+    assert BookingEvent.objects.count() == events
