@@ -159,3 +159,16 @@ def test_an_admin_action_on_a_tampered_selection_changes_nothing(
     booking.refresh_from_db()
     assert booking.status == "confirmed"
     assert BookingEvent.objects.count() == events
+
+
+@pytest.mark.parametrize(
+    ("changelist", "query"),
+    [
+        (CHANGELIST, {"status": "\x00"}),
+        ("admin:bookings_bookingevent_changelist", {"to_status": "a\x00"}),
+    ],
+)
+def test_an_admin_list_filter_with_a_nul_byte_is_a_bad_request(staff_client, changelist, query):
+    response = staff_client.get(reverse(changelist), query)
+
+    assert response.status_code == 400
