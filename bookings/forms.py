@@ -48,7 +48,8 @@ class HoldForm(StayForm):
 
 class GuestDetailsForm(forms.Form):
     guest_name = forms.CharField(label=_("Full name"), max_length=200)
-    guest_email = forms.EmailField(label=_("Email"))
+    # The column's length: a longer address (forms allow 320) failed the save with a 500.
+    guest_email = forms.EmailField(label=_("Email"), max_length=254)
     guest_phone = forms.CharField(
         label=_("Phone"),
         max_length=40,
@@ -108,7 +109,7 @@ class PhoneBookingForm(StayForm):
         )
     )
     guest_name = forms.CharField(label=_("Guest's full name"), max_length=200)
-    guest_email = forms.EmailField(label=_("Guest's email"))
+    guest_email = forms.EmailField(label=_("Guest's email"), max_length=254)
     guest_phone = forms.CharField(label=_("Guest's phone"), max_length=40)
     special_requests = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})

@@ -49,6 +49,9 @@ GUEST_PAGE_FIELDS = (
 )
 
 
+MAX_PAGE_NUMBER = 2**31
+
+
 def guest_bookings_page(*, guest, past: bool, number, per_page: int) -> Page:
     """One page of ``bookings_for_guest`` and their number, in one query.
 
@@ -63,6 +66,8 @@ def guest_bookings_page(*, guest, past: bool, number, per_page: int) -> Page:
         number = max(int(number), 1)
     except (TypeError, ValueError):
         number = 1
+    # Past any guest's last page, and its offset still fits PostgreSQL's bigint.
+    number = min(number, MAX_PAGE_NUMBER)
     page = list(rows[(number - 1) * per_page : number * per_page])
     if not page and number > 1:
         return guest_bookings_page(

@@ -39,6 +39,7 @@ from .services import (
 SESSION_KEY = "booking_references"
 SESSION_MAX = 20
 BOOKINGS_PER_PAGE = 10
+REFERENCE_MAX_LENGTH = Booking._meta.get_field("reference").max_length
 
 
 # --- access ------------------------------------------------------------------------
@@ -61,6 +62,10 @@ def _may_open(request, booking: Booking, *, token: str | None = None) -> bool:
 def _get_booking(
     request, reference: str, *, token: str | None = None, with_nights: bool = True
 ) -> Booking:
+    # The path takes any string; one no reference can be (too long, a NUL
+    # byte PostgreSQL refuses to compare) is a booking that does not exist.
+    if len(reference) > REFERENCE_MAX_LENGTH or "\x00" in reference:
+        raise Http404(_("No such booking."))
     try:
         booking = selectors.booking_for_page(reference=reference.upper(), with_nights=with_nights)
     except Booking.DoesNotExist:

@@ -216,11 +216,12 @@ def _city_key(city: str) -> str:
 def _weeks(first: date, last: date) -> list[str]:
     """The ISO weeks from ``first`` to ``last``, both included, as ``2026-W48``."""
     monday = first - timedelta(days=first.weekday())
+    # Counted, not stepped past ``last``: a stay in the last week of 9999
+    # has no Monday after it, and stepping there overflows the date type.
     weeks = []
-    while monday <= last:
-        year, week, _day = monday.isocalendar()
+    for n in range((last - monday).days // 7 + 1):
+        year, week, _day = (monday + timedelta(days=7 * n)).isocalendar()
         weeks.append(f"{year}-W{week:02d}")
-        monday += timedelta(days=7)
     return weeks
 
 
