@@ -6,12 +6,14 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from hotel.admin_mixins import CheckedSelectionMixin
+
 from .models import BackupRecord
 from .tasks import backup_verify_task
 
 
 @admin.register(BackupRecord)
-class BackupRecordAdmin(admin.ModelAdmin):
+class BackupRecordAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     """Backups are made by commands and tasks; the admin shows them and queues checks."""
 
     list_display = (

@@ -4,7 +4,6 @@ import csv
 from datetime import date
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -17,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from hotel.admin_mixins import CheckedSelectionMixin
 from hotel.models import Hotel
 
 from . import selectors, services
@@ -77,21 +77,8 @@ def _run(modeladmin, request, queryset: QuerySet[Booking], verb: str, call) -> N
         modeladmin.message_user(request, message, messages.ERROR)
 
 
-class NoNulLookupsMixin:
-    """Refuse (400) a filter value with a NUL byte, which PostgreSQL cannot compare to text.
-
-    The admin passes a list filter's value from the URL to the query as it
-    is; a tampered link with ``%00`` in it answered 500 instead.
-    """
-
-    def lookup_allowed(self, lookup, value, request=None) -> bool:
-        if "\x00" in str(value):
-            return False
-        return super().lookup_allowed(lookup, value, request)
-
-
 @admin.register(Booking)
-class BookingAdmin(NoNulLookupsMixin, admin.ModelAdmin):
+class BookingAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     list_display = (
         "reference",
         "guest_name",
@@ -187,19 +174,6 @@ class BookingAdmin(NoNulLookupsMixin, admin.ModelAdmin):
             return HttpResponseRedirect(request.path)
 
     # --- actions ------------------------------------------------------------
-
-    def response_action(self, request, queryset):
-        # Django filters the selection by the ids as posted: one that is not
-        # a number (a tampered form) raised ValueError there, a 500.
-        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
-        if not all(pk.isdecimal() for pk in selected):
-            self.message_user(
-                request,
-                _("Select the bookings from the list; no booking was changed."),
-                messages.ERROR,
-            )
-            return HttpResponseRedirect(request.get_full_path())
-        return super().response_action(request, queryset)
 
     @admin.action(description=_("Confirm selected holds (guest accepted the policy)"))
     def confirm(self, request, queryset):
@@ -455,7 +429,7 @@ class BookingAdmin(NoNulLookupsMixin, admin.ModelAdmin):
 
 
 @admin.register(BookingEvent)
-class BookingEventAdmin(NoNulLookupsMixin, admin.ModelAdmin):
+class BookingEventAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     """The audit trail, read-only: who moved which booking, when, from what to what, and why."""
 
     list_display = ("at", "booking_link", "from_status", "to_status", "by", "reason")

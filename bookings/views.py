@@ -62,9 +62,9 @@ def _may_open(request, booking: Booking, *, token: str | None = None) -> bool:
 def _get_booking(
     request, reference: str, *, token: str | None = None, with_nights: bool = True
 ) -> Booking:
-    # The path takes any string; one no reference can be (too long, a NUL
-    # byte PostgreSQL refuses to compare) is a booking that does not exist.
-    if len(reference) > REFERENCE_MAX_LENGTH or "\x00" in reference:
+    # The path takes any string; one longer than any reference is a booking
+    # that does not exist (a NUL byte never gets here: hotel.middleware).
+    if len(reference) > REFERENCE_MAX_LENGTH:
         raise Http404(_("No such booking."))
     try:
         booking = selectors.booking_for_page(reference=reference.upper(), with_nights=with_nights)

@@ -4,11 +4,12 @@ from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext as _
 
+from .admin_mixins import CheckedSelectionMixin
 from .models import Amenity, Hotel, Room, RoomType
 
 
 @admin.register(Amenity)
-class AmenityAdmin(admin.ModelAdmin):
+class AmenityAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
@@ -80,7 +81,7 @@ class RoomInline(admin.TabularInline):
 
 
 @admin.register(Hotel)
-class HotelAdmin(admin.ModelAdmin):
+class HotelAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     list_display = ["name", "city", "country", "stars", "currency", "room_type_count", "is_active"]
     list_filter = ["is_active", "stars", "city", "country"]
     search_fields = ["name", "city", "address"]
@@ -113,7 +114,7 @@ class HotelAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoomType)
-class RoomTypeAdmin(admin.ModelAdmin):
+class RoomTypeAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     list_display = ["name", "hotel", "max_occupancy", "base_price", "room_count", "is_active"]
     list_filter = ["is_active", "hotel__city", "hotel"]
     list_select_related = ["hotel"]
@@ -141,7 +142,7 @@ class RoomTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Room)
-class RoomAdmin(admin.ModelAdmin):
+class RoomAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     list_display = ["number", "hotel", "room_type", "floor", "is_active"]
     list_filter = ["is_active", "hotel", ("room_type", RoomTypeListFilter)]
     # A room type's name shows its hotel's: without room_type__hotel that was a query per row.

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hotel.admin import RoomTypeListFilter
+from hotel.admin_mixins import CheckedSelectionMixin
 from hotel.models import Hotel
 
 from .admin_forms import BulkEditForm, RoomInventoryForm
@@ -27,7 +28,7 @@ CALENDAR_WEEKS = (2, 4)
 
 
 @admin.register(RoomInventory)
-class RoomInventoryAdmin(admin.ModelAdmin):
+class RoomInventoryAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     form = RoomInventoryForm
     list_display = [
         "date",
@@ -191,7 +192,7 @@ class RoomInventoryAdmin(admin.ModelAdmin):
         )
 
 
-class PriceRuleAdmin(admin.ModelAdmin):
+class PriceRuleAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     """Saving or deleting a rule reprices the nights it touches, in the same transaction."""
 
     list_select_related = ["hotel", "room_type"]
@@ -259,7 +260,7 @@ class WeekdayRuleAdmin(PriceRuleAdmin):
 
 
 @admin.register(OccupancySupplement)
-class OccupancySupplementAdmin(admin.ModelAdmin):
+class OccupancySupplementAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     list_display = ["room_type", "extra_adult", "extra_child"]
     list_select_related = ["room_type__hotel"]
     search_fields = ["room_type__name", "room_type__hotel__name"]

@@ -6,6 +6,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from hotel.admin_mixins import CheckedSelectionMixin
+
 from .exceptions import NotificationError
 from .models import Notification
 from .services import notification_resend, render_notification
@@ -27,7 +29,7 @@ class HotelFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "kind",
