@@ -33,7 +33,11 @@ def test_a_hold_in_the_last_week_of_9999_is_refused_as_unavailable(client, room_
     response = client.post(reverse("bookings:hold"), {**book_data(room_type, arrival), **stay})
 
     assert response.status_code == 409
-    assert "Nothing was booked" in response.content.decode()
+    page = response.content.decode()
+    assert "Nothing was booked" in page
+    # nobody booked those nights: they were never on sale
+    assert "No room of this type can be booked on" in page
+    assert "Someone booked" not in page
     assert not Booking.objects.exists()
     assert not BookingEvent.objects.exists()
 
