@@ -75,6 +75,10 @@ IDEMPOTENCY_MARK = "idem-" + secrets.token_hex(16)
 _IN_FRAGMENT = "_rendering_fragment"
 _CSRF_FIELD = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', CSRF_MARK)
 _MARKS = re.compile(f"({re.escape(_CSRF_FIELD)}|{re.escape(IDEMPOTENCY_MARK)})")
+# What rendered pieces keep in place of the markers: the markers are this
+# process's own, and pieces shared through Redis are filled in by any process.
+_CSRF_PIECE = "csrf"
+_IDEMPOTENCY_PIECE = "idempotency"
 _NO_MEMO = object()
 
 
@@ -220,7 +224,11 @@ def _render(template_name: str, values: dict[str, Any]) -> tuple[str, ...]:
     html = get_template(template_name).render(
         {**values, "csrf_token": CSRF_MARK, _IN_FRAGMENT: True}
     )
-    return tuple(_MARKS.split(html))
+    pieces = _MARKS.split(html)
+    pieces[1::2] = [
+        _IDEMPOTENCY_PIECE if mark == IDEMPOTENCY_MARK else _CSRF_PIECE for mark in pieces[1::2]
+    ]
+    return tuple(pieces)
 
 
 def _fill(pieces: tuple[str, ...], context) -> str:
@@ -231,7 +239,7 @@ def _fill(pieces: tuple[str, ...], context) -> str:
     for i, piece in enumerate(pieces):
         if not i % 2:
             out.append(piece)
-        elif piece == IDEMPOTENCY_MARK:
+        elif piece == _IDEMPOTENCY_PIECE:
             out.append(idempotency_key(context))
         else:
             if csrf_field is None:

@@ -309,3 +309,53 @@ def test_hotel_page_room_options_are_rendered_again_after_a_hold_in_their_week_o
         kept = Client().get(hotel.get_absolute_url(), stays[1])
     assert "hotel/_hotel_options.html" not in [t.name for t in kept.templates]
     assert "3 left" in kept.content.decode()
+
+
+def _another_process(monkeypatch) -> None:
+    """What a second web process has: an empty memory and markers of its own; the same Redis."""
+    import re
+    import secrets
+
+    from django.utils.html import format_html
+
+    from caching import api, fragments
+
+    api.reset_process_state()
+    csrf_mark = "csrf-" + secrets.token_hex(16)
+    idempotency_mark = "idem-" + secrets.token_hex(16)
+    csrf_field = format_html(
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', csrf_mark
+    )
+    monkeypatch.setattr(fragments, "CSRF_MARK", csrf_mark)
+    monkeypatch.setattr(fragments, "IDEMPOTENCY_MARK", idempotency_mark)
+    monkeypatch.setattr(fragments, "_CSRF_FIELD", csrf_field)
+    monkeypatch.setattr(
+        fragments, "_MARKS", re.compile(f"({re.escape(csrf_field)}|{re.escape(idempotency_mark)})")
+    )
+
+
+def test_hotel_page_options_rendered_by_another_process_carry_an_idempotency_key(
+    client, monkeypatch
+):
+    import re
+
+    from tests.factories import RoomInventoryFactory
+
+    # given a hotel page whose room options one process rendered and shared through Redis
+    hotel = _hotel_with_rooms(1)
+    room_type = hotel.room_types.get()
+    check_in, check_out = _stay()
+    for night in (check_in, check_in + timedelta(days=1)):
+        RoomInventoryFactory(room_type=room_type, date=night, total=3, price="120.00")
+    stay = {"check_in": check_in.isoformat(), "check_out": check_out.isoformat(), "adults": 2}
+    client.get(hotel.get_absolute_url(), stay)
+
+    # when another process serves the same page from Redis
+    _another_process(monkeypatch)
+    response = client.get(hotel.get_absolute_url(), stay)
+
+    # then its Book form has a fresh idempotency key and one CSRF field, as a fresh render has
+    assert "hotel/_hotel_options.html" not in [t.name for t in response.templates]
+    body = response.content.decode()
+    assert re.findall(r'name="idempotency_key" value="([0-9a-f]{32})"', body)
+    assert body.count('name="csrfmiddlewaretoken"') == 1
