@@ -284,9 +284,21 @@ def _shared_set(shared_key: str, pieces: tuple[str, ...]) -> None:
         cache.set(shared_key, pieces, timeout=conf.get("CACHE_FRAGMENT_SHARED_TTL"))
 
 
-def conditions() -> tuple[str, str, str]:
-    """What a rendering depends on beyond its values: the language, time zone and script prefix."""
-    return (translation.get_language(), timezone.get_current_timezone_name(), get_script_prefix())
+# The layout of rendered pieces: a release that changes how _render marks
+# the per-request values changes this, so that no process fills pieces kept
+# in Redis by the previous release the new way.
+PIECES_FORMAT = "pieces-2"
+
+
+def conditions() -> tuple[str, str, str, str]:
+    """What a rendering depends on beyond its values: the language, time zone and script
+    prefix, and the layout of the pieces it is kept as."""
+    return (
+        translation.get_language(),
+        timezone.get_current_timezone_name(),
+        get_script_prefix(),
+        PIECES_FORMAT,
+    )
 
 
 def render_pieces(template_name: str, values: dict[str, Any]) -> tuple[str, ...]:
