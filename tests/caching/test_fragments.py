@@ -11,6 +11,7 @@ from django.utils import translation
 from caching import fragments, stats
 from hotel.forms import StayForm
 from tests.factories import HotelFactory
+from tests.processes import become_another_process
 
 TEMPLATES = {
     "t/card.html": "{{ card.name }}|{{ outer }}",
@@ -181,15 +182,10 @@ def test_a_form_key_follows_the_data_the_fields_and_the_dependencies():
     )
 
 
-def _other_process() -> None:
-    """What another process has: nothing in its memo, the same Redis."""
-    fragments.memo.clear()
-
-
 def test_a_shared_fragment_rendered_by_one_process_is_served_to_another(monkeypatch):
     source = '{% fragment "t/card.html" shared card=card %}'
     assert _render(source, card=Card("A")) == "A|"
-    _other_process()
+    become_another_process(monkeypatch)
     renders = []
     real = fragments._render
     monkeypatch.setattr(fragments, "_render", lambda *a: renders.append(a) or real(*a))
@@ -199,24 +195,26 @@ def test_a_shared_fragment_rendered_by_one_process_is_served_to_another(monkeypa
     assert stats.process_counts()["fragments"]["shared"]["hits"] == 1
 
 
-def test_a_shared_fragment_with_other_values_is_rendered_again():
+def test_a_shared_fragment_with_other_values_is_rendered_again(monkeypatch):
     source = '{% fragment "t/card.html" shared card=card %}'
     _render(source, card=Card("A"))
-    _other_process()
+    become_another_process(monkeypatch)
 
     assert _render(source, card=Card("B")) == "B|"
 
 
-def test_a_fragment_not_marked_shared_is_not_kept_in_redis():
+def test_a_fragment_not_marked_shared_is_not_kept_in_redis(monkeypatch):
     _render('{% fragment "t/card.html" card=card %}', card=Card("A"))
-    _other_process()
+    become_another_process(monkeypatch)
 
     _render('{% fragment "t/card.html" card=card %}', card=Card("A"))
 
     assert "shared" not in stats.process_counts().get("fragments", {})
 
 
-def test_a_shared_fragment_from_another_process_carries_this_requests_csrf_token_and_keys():
+def test_a_shared_fragment_from_another_process_carries_this_requests_csrf_token_and_keys(
+    monkeypatch,
+):
     factory = RequestFactory()
     source = '{% fragment "t/form.html" shared n=n %}'
     pages = []
@@ -224,7 +222,7 @@ def test_a_shared_fragment_from_another_process_carries_this_requests_csrf_token
         request = factory.get("/")
         context = RequestContext(request, {"n": 1})
         pages.append((request, _render(source, context)))
-        _other_process()
+        become_another_process(monkeypatch)
 
     [first, second] = [html for _request, html in pages]
     assert _field(first, "idempotency_key") != _field(second, "idempotency_key")

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from hotel.forms import SearchForm
 from tests.factories import AmenityFactory, HotelFactory, RoomFactory, RoomTypeFactory
+from tests.processes import become_another_process
 
 pytestmark = pytest.mark.django_db
 
@@ -311,29 +312,6 @@ def test_hotel_page_room_options_are_rendered_again_after_a_hold_in_their_week_o
     assert "3 left" in kept.content.decode()
 
 
-def _another_process(monkeypatch) -> None:
-    """What a second web process has: an empty memory and markers of its own; the same Redis."""
-    import re
-    import secrets
-
-    from django.utils.html import format_html
-
-    from caching import api, fragments
-
-    api.reset_process_state()
-    csrf_mark = "csrf-" + secrets.token_hex(16)
-    idempotency_mark = "idem-" + secrets.token_hex(16)
-    csrf_field = format_html(
-        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', csrf_mark
-    )
-    monkeypatch.setattr(fragments, "CSRF_MARK", csrf_mark)
-    monkeypatch.setattr(fragments, "IDEMPOTENCY_MARK", idempotency_mark)
-    monkeypatch.setattr(fragments, "_CSRF_FIELD", csrf_field)
-    monkeypatch.setattr(
-        fragments, "_MARKS", re.compile(f"({re.escape(csrf_field)}|{re.escape(idempotency_mark)})")
-    )
-
-
 def test_hotel_page_options_rendered_by_another_process_carry_an_idempotency_key(
     client, monkeypatch
 ):
@@ -351,7 +329,7 @@ def test_hotel_page_options_rendered_by_another_process_carry_an_idempotency_key
     client.get(hotel.get_absolute_url(), stay)
 
     # when another process serves the same page from Redis
-    _another_process(monkeypatch)
+    become_another_process(monkeypatch)
     response = client.get(hotel.get_absolute_url(), stay)
 
     # then its Book form has a fresh idempotency key and one CSRF field, as a fresh render has
