@@ -127,6 +127,11 @@ class RoomTypeAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_rooms=Count("rooms"))
 
+    def get_readonly_fields(self, request, obj=None):
+        # A room type's rooms, nights and bookings are its hotel's: moved to
+        # another hotel, they would all belong to two at once.
+        return ("hotel",) if obj is not None else ()
+
     @admin.display(description="rooms", ordering="_rooms")
     def room_count(self, obj: RoomType) -> int:
         return obj._rooms
@@ -149,3 +154,7 @@ class RoomAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     list_select_related = ["hotel", "room_type__hotel"]
     search_fields = ["number", "hotel__name", "room_type__name"]
     autocomplete_fields = ["hotel", "room_type"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A physical room stays in its building; its bookings name that hotel.
+        return ("hotel",) if obj is not None else ()

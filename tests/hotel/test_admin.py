@@ -141,3 +141,45 @@ def test_room_type_page_costs_the_same_for_1_and_10_inline_rooms(
             reverse("admin:hotel_roomtype_change", args=[room.room_type.pk])
         )
     assert response.status_code == 200
+
+
+def test_a_room_type_cannot_be_moved_to_another_hotel(staff_client, room):
+    # given a room type with a room, and another hotel
+    from tests.factories import HotelFactory
+
+    room_type, other = room.room_type, HotelFactory()
+    url = reverse("admin:hotel_roomtype_change", args=[room_type.pk])
+    data = {**_room_inline_data(room_type, []), "hotel": other.pk, "name": "Renamed"}
+
+    response = staff_client.post(url, data)
+
+    # then the edit is saved, but the room type and its room stay with their hotel
+    assert response.status_code == 302
+    room_type.refresh_from_db()
+    room.refresh_from_db()
+    assert room_type.name == "Renamed"
+    assert room_type.hotel_id == room.hotel_id != other.pk
+
+
+def test_a_room_cannot_be_moved_to_another_hotel(staff_client, room):
+    # given a room, and another hotel with a room type of its own
+    from tests.factories import RoomTypeFactory
+
+    other_type = RoomTypeFactory()
+    url = reverse("admin:hotel_room_change", args=[room.pk])
+    data = {
+        "hotel": other_type.hotel_id,
+        "room_type": other_type.pk,
+        "number": room.number,
+        "floor": 1,
+        "is_active": "on",
+    }
+
+    response = staff_client.post(url, data)
+
+    # then the hotel is not a field of the form, and the other hotel's room type is refused
+    assert response.status_code == 200
+    assert "The room type belongs to another hotel." in response.content.decode()
+    room.refresh_from_db()
+    assert room.hotel_id != other_type.hotel_id
+    assert room.room_type.hotel_id == room.hotel_id
