@@ -8,8 +8,10 @@ same answer as for a reference that does not exist.
 
 from urllib.parse import urlencode
 
+from axes.utils import reset as axes_reset
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -412,3 +414,17 @@ def signup(request):
     return render(
         request, "registration/signup.html", {"form": form, "next": request.GET.get("next", "")}
     )
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's, and the new password lifts the account's login lockout.
+
+    The lockout page offers the reset instead of waiting: a guest who proved
+    they own the account's email and chose a new password logs in with it at
+    once. The failures counted were guesses at the old one.
+    """
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        axes_reset(username=form.user.get_username())
+        return response

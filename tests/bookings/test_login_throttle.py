@@ -1,5 +1,7 @@
 """Password guessing: failed logins are counted per account and address, then refused."""
 
+import re
+
 import pytest
 from django.conf import settings
 from django.urls import reverse, reverse_lazy
@@ -138,3 +140,20 @@ def test_behind_a_proxy_an_address_the_client_forged_does_not_dodge_the_count(cl
     )
 
     assert response.status_code == 429
+
+
+def test_a_password_reset_lets_a_locked_out_guest_log_in_again(client, mailoutbox):
+    # given a guest locked out, whose lockout page offers the password reset
+    guest = UserFactory(email="ana@example.com")
+    fail(client, guest.username, settings.AXES_FAILURE_LIMIT)
+
+    # when they reset their password through the emailed link
+    client.post(reverse("password_reset"), {"email": "ana@example.com"})
+    link = re.search(r"https?://[^/\s]+(/\S+/)", mailoutbox[-1].body).group(1)
+    form = client.get(link, follow=True).redirect_chain[-1][0]
+    new = "Brand-new-pass-2026"
+    done = client.post(form, {"new_password1": new, "new_password2": new})
+    assert done.url == reverse("password_reset_complete")
+
+    # then the new password logs them in at once
+    assert log_in(client, guest.username, new).status_code == 302
