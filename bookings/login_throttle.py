@@ -1,4 +1,7 @@
-"""The username django-axes counts a failed login under (settings.AXES_USERNAME_CALLABLE)."""
+"""What django-axes counts a failed login under: the username and the client's address.
+
+settings.AXES_USERNAME_CALLABLE and settings.AXES_CLIENT_IP_CALLABLE.
+"""
 
 from axes.conf import settings
 from axes.models import AccessAttempt
@@ -21,3 +24,23 @@ def axes_username(request, credentials: dict | None = None) -> str | None:
     else:
         username = getattr(request, "data", request.POST).get(field)
     return username[:USERNAME_MAX_LENGTH] if isinstance(username, str) else username
+
+
+def axes_client_ip(request) -> str | None:
+    """The guest's own address: REMOTE_ADDR, or behind proxies the one they name.
+
+    Without django-ipware (not installed) axes counts REMOTE_ADDR alone, so
+    behind a proxy every guest had the proxy's address and anyone anywhere
+    could lock any account out. Each of AXES_IPWARE_PROXY_COUNT trusted
+    proxies appends the address it was reached from to X-Forwarded-For, so
+    the client is that many entries from the right; what the client wrote
+    further left is not trusted. With no proxy the header is ignored: anyone
+    can send one.
+    """
+    remote_addr = request.META.get("REMOTE_ADDR")
+    proxies = settings.AXES_IPWARE_PROXY_COUNT or 0
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies <= 0 or not forwarded.strip():
+        return remote_addr
+    addresses = [address.strip() for address in forwarded.split(",")]
+    return addresses[-min(proxies, len(addresses))] or remote_addr

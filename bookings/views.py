@@ -8,13 +8,16 @@ same answer as for a reference that does not exist.
 
 from urllib.parse import urlencode
 
+from axes.utils import reset as axes_reset
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -144,6 +147,8 @@ def hold(request):
     data = form.cleaned_data
     room_type = data["room_type"]
     user = request.user if request.user.is_authenticated else None
+    key = data.get("idempotency_key") or None
+    browser_key = _browser_key(request, key)
     try:
         booking = booking_hold(
             room_type=room_type,
@@ -152,7 +157,7 @@ def hold(request):
             adults=data["adults"],
             children=data["children"],
             guest=user,
-            idempotency_key=data.get("idempotency_key") or None,
+            idempotency_key=browser_key or key,
         )
     except StayNotAvailable as exc:
         return render(
@@ -170,12 +175,31 @@ def hold(request):
     except BookingError as exc:
         form.add_error(None, str(exc))
         return render(request, "bookings/hold_refused.html", {"form": form}, status=400)
-    if getattr(booking, "replayed", False) and not _may_open(request, booking):
+    if (
+        getattr(booking, "replayed", False)
+        and browser_key is None
+        and not _may_open(request, booking)
+    ):
         # The key came from a form this browser never submitted.
         form.add_error(None, str(FORM_ALREADY_USED))
         return render(request, "bookings/hold_refused.html", {"form": form}, status=400)
     _remember(request, booking)
     return redirect("bookings:details", reference=booking.reference)
+
+
+def _browser_key(request, key: str | None) -> str | None:
+    """The hold form's key bound to this browser's CSRF cookie; None when there is none.
+
+    A double click sends the second submit before the first answer (and the
+    session cookie it sets) arrives, so the session cannot tell it from a key
+    copied into another browser. The CSRF cookie can: the page that showed
+    the form set it, and both submits carry it. The same key sent from
+    another browser is another key, and never finds this browser's hold.
+    """
+    secret = request.META.get("CSRF_COOKIE")
+    if not key or not secret:
+        return None
+    return salted_hmac("bookings.hold", f"{key}:{secret}", algorithm="sha256").hexdigest()
 
 
 def _alternatives(room_type, stay: dict) -> list:
@@ -390,3 +414,17 @@ def signup(request):
     return render(
         request, "registration/signup.html", {"form": form, "next": request.GET.get("next", "")}
     )
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's, and the new password lifts the account's login lockout.
+
+    The lockout page offers the reset instead of waiting: a guest who proved
+    they own the account's email and chose a new password logs in with it at
+    once. The failures counted were guesses at the old one.
+    """
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        axes_reset(username=form.user.get_username())
+        return response

@@ -265,6 +265,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Cut to what axes can store: a longer one made the login page answer 500.
 AXES_USERNAME_CALLABLE = "bookings.login_throttle.axes_username"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
+# The address counted: REMOTE_ADDR, or behind that many proxies the one they forward.
+AXES_CLIENT_IP_CALLABLE = "bookings.login_throttle.axes_client_ip"
 
 # --- Internationalisation ---------------------------------------------------
 

@@ -127,6 +127,55 @@ def test_a_key_copied_from_someone_elses_form_does_not_open_their_hold(
     assert Booking.objects.count() == 1
 
 
+def _browser_showing_a_hold_form():
+    """A first-time visitor's browser: the page it books from set its CSRF cookie, no session."""
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.get(reverse("login"))
+    return browser, browser.cookies["csrftoken"].value
+
+
+def test_a_double_click_sent_before_the_first_answer_gets_the_first_hold(room_type, arrival):
+    import copy
+
+    # given a guest without an account who clicks "Book" twice: the second
+    # submit leaves before the first answer (and the session cookie it sets) arrives
+    browser, token = _browser_showing_a_hold_form()
+    data = book_data(room_type, arrival, idempotency_key="d0ub1e", csrfmiddlewaretoken=token)
+    cookies_before_the_first_answer = copy.deepcopy(browser.cookies)
+    first = browser.post(reverse("bookings:hold"), data)
+    browser.cookies = cookies_before_the_first_answer
+
+    # when
+    second = browser.post(reverse("bookings:hold"), data)
+
+    # then the browser shows the first hold, which it can go on with
+    assert first.status_code == 302
+    assert (second.status_code, second.get("Location")) == (302, first.url)
+    assert Booking.objects.count() == 1
+    assert sold(room_type, arrival, 3) == [1, 1, 1]
+    assert browser.get(second.url).status_code == 200
+
+
+def test_a_key_copied_into_another_browser_does_not_reach_the_first_hold(room_type, arrival, guest):
+    browser, token = _browser_showing_a_hold_form()
+    data = book_data(room_type, arrival, idempotency_key="c0p1ed", csrfmiddlewaretoken=token)
+    browser.post(reverse("bookings:hold"), data)
+    booking = Booking.objects.get()
+
+    other, _token = _browser_showing_a_hold_form()
+    other.force_login(guest)
+    other_token = other.cookies["csrftoken"].value
+    response = other.post(reverse("bookings:hold"), {**data, "csrfmiddlewaretoken": other_token})
+
+    assert response.get("Location") != reverse("bookings:details", args=[booking.reference])
+    assert other.get(reverse("bookings:details", args=[booking.reference])).status_code == 404
+    booking.refresh_from_db()
+    assert booking.guest is None
+    assert Booking.objects.filter(pk=booking.pk, status="hold").exists()
+
+
 def test_logged_in_guest_gets_details_filled_in(client, room_type, arrival, guest):
     client.force_login(guest)
     client.post(reverse("bookings:hold"), book_data(room_type, arrival))

@@ -209,17 +209,18 @@ def test_search_pages_from_memory_carry_each_visitors_csrf_token_and_fresh_idemp
     # the last page, served from memory, books with its own visitor's token and key
     token, key = _fields(pages[-1], "csrfmiddlewaretoken")[0], keys[-1]
     [room_type_id] = _fields(pages[-1], "room_type")
-    response = visitors[1].post(
-        reverse("bookings:hold"),
-        {
-            "csrfmiddlewaretoken": token,
-            "idempotency_key": key,
-            "room_type": room_type_id,
-            **_stay(future),
-        },
-    )
+    hold = {
+        "csrfmiddlewaretoken": token,
+        "idempotency_key": key,
+        "room_type": room_type_id,
+        **_stay(future),
+    }
+    response = visitors[1].post(reverse("bookings:hold"), hold)
     assert response.status_code == 302
-    assert Booking.objects.get().idempotency_key == key
+    # the key is the one its page carried: posting it again gives the same hold
+    again = visitors[1].post(reverse("bookings:hold"), hold)
+    assert (again.status_code, again["Location"]) == (302, response["Location"])
+    assert Booking.objects.count() == 1
     # and the other visitor's session cannot post it
     refused = visitors[0].post(reverse("bookings:hold"), {"csrfmiddlewaretoken": token})
     assert refused.status_code == 403
