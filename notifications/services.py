@@ -669,6 +669,11 @@ def notification_resend(
             f"Notification {original.pk} is still being delivered; "
             "resend it once it has been sent or has failed."
         )
+    # Refused here rather than queued and cancelled at delivery, so staff
+    # resending a batch see which reminders did not go out, and why.
+    withdrawn = _reminder_withdrawn(original)
+    if withdrawn:
+        raise NotificationError(f"Notification {original.pk} is not resent: {withdrawn}")
     [resent] = _enqueue_many(
         [
             _new(

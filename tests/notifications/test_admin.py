@@ -135,3 +135,28 @@ def test_rows_cannot_be_added_or_edited_in_admin(staff_client):
 
     row.refresh_from_db()
     assert row.recipient != "evil@example.com"
+
+
+def test_resend_of_the_reminder_of_a_cancelled_booking_is_refused_with_the_reason(
+    staff_client, django_capture_on_commit_callbacks
+):
+    # given: the booking was cancelled, which withdrew its reminder
+    reminder = confirmed().booking.notifications.get(kind=Kind.ARRIVAL_REMINDER)
+    booking = reminder.booking
+    booking.status = booking.Status.CANCELLED
+    booking.save()
+    notify_booking_event(booking=booking, event="cancelled")
+    mail.outbox.clear()
+
+    # when: staff select it among failed rows and resend
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            CHANGELIST, {"action": "resend", "_selected_action": [reminder.pk]}, follow=True
+        )
+
+    # then: nothing is queued, and staff are told why
+    content = response.content.decode()
+    assert "queued again" not in content
+    assert f"Booking {booking.reference} is no longer confirmed" in content
+    assert not Notification.objects.filter(resent_from=reminder).exists()
+    assert mail.outbox == []
