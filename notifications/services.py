@@ -662,7 +662,11 @@ def _recover_stale_claims(*, now: datetime) -> None:
 def notification_resend(
     *, notification: Notification, recipient: str | None = None
 ) -> Notification:
-    """Send a message again as a new row; the original stays as it was, for history."""
+    """Send a message again as a new row; the original stays as it was, for history.
+
+    A guest's message goes to the booking's address as it is now: a failure
+    is most often a mistyped address, corrected on the booking before the resend.
+    """
     original = Notification.objects.select_for_update().get(pk=notification.pk)
     if original.status in (Status.PENDING, Status.SENDING):
         raise NotificationError(
@@ -679,7 +683,11 @@ def notification_resend(
             _new(
                 kind=original.kind,
                 channel=original.channel,
-                recipient=(recipient or original.recipient).strip(),
+                recipient=(
+                    recipient
+                    or (original.booking and booking_recipient(original.booking))
+                    or original.recipient
+                ).strip(),
                 booking=original.booking,
                 template=original.template,
                 context=original.context,
