@@ -477,6 +477,7 @@ SENT = "sent"
 SKIPPED = "skipped"
 FAILED = "failed"
 RETRY = "retry"
+CANCELLED = "cancelled"
 
 
 def retry_delay(attempts: int) -> int:
@@ -497,6 +498,11 @@ def notification_deliver(*, notification_id: int) -> str:
     notification = _claim(notification_id)
     if notification is None:
         return SKIPPED
+    withdrawn = _reminder_withdrawn(notification)
+    if withdrawn:
+        logger.info("Notification %s cancelled: %s", notification.pk, withdrawn)
+        _finish(notification, status=Status.CANCELLED, last_error=withdrawn)
+        return CANCELLED
     try:
         validate_email(notification.recipient)
     except ValidationError:
@@ -526,6 +532,31 @@ def notification_deliver(*, notification_id: int) -> str:
         raise TransientDeliveryError(error, retry_in=delay) from exc
     _finish_sent(notification, rendered)
     return SENT
+
+
+def _reminder_withdrawn(notification: Notification) -> str:
+    """Why a pre-arrival reminder must not go out now, or "" when it still should.
+
+    Cancelling a booking withdraws its pending reminder, but a reminder held
+    up (workers down over its hour, retries, a resend) can come due after the
+    guest has arrived, been marked a no-show or left: "your stay is coming up"
+    would then be wrong, so it is checked against the booking as it stands.
+    """
+    if notification.kind != Kind.ARRIVAL_REMINDER:
+        return ""
+    booking = notification.booking
+    if booking is None:
+        return "The booking no longer exists; the reminder is not sent."
+    if booking.status != booking.Status.CONFIRMED:
+        return (
+            f"Booking {booking.reference} is no longer confirmed "
+            f"({booking.get_status_display().lower()}); the reminder is not sent."
+        )
+    if timezone.localtime(timezone.now(), booking.hotel.tzinfo).date() > booking.check_in:
+        return (
+            f"The arrival day of booking {booking.reference} has passed; the reminder is not sent."
+        )
+    return ""
 
 
 def _is_permanent(exc: Exception) -> bool:
@@ -631,19 +662,32 @@ def _recover_stale_claims(*, now: datetime) -> None:
 def notification_resend(
     *, notification: Notification, recipient: str | None = None
 ) -> Notification:
-    """Send a message again as a new row; the original stays as it was, for history."""
+    """Send a message again as a new row; the original stays as it was, for history.
+
+    A guest's message goes to the booking's address as it is now: a failure
+    is most often a mistyped address, corrected on the booking before the resend.
+    """
     original = Notification.objects.select_for_update().get(pk=notification.pk)
     if original.status in (Status.PENDING, Status.SENDING):
         raise NotificationError(
             f"Notification {original.pk} is still being delivered; "
             "resend it once it has been sent or has failed."
         )
+    # Refused here rather than queued and cancelled at delivery, so staff
+    # resending a batch see which reminders did not go out, and why.
+    withdrawn = _reminder_withdrawn(original)
+    if withdrawn:
+        raise NotificationError(f"Notification {original.pk} is not resent: {withdrawn}")
     [resent] = _enqueue_many(
         [
             _new(
                 kind=original.kind,
                 channel=original.channel,
-                recipient=(recipient or original.recipient).strip(),
+                recipient=(
+                    recipient
+                    or (original.booking and booking_recipient(original.booking))
+                    or original.recipient
+                ).strip(),
                 booking=original.booking,
                 template=original.template,
                 context=original.context,

@@ -2,6 +2,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from bookings.services import booking_update_details
 from notifications.models import Notification
 from notifications.services import notification_deliver, notify_booking_event
 from tests.factories import HotelFactory, RoomTypeFactory
@@ -135,3 +136,51 @@ def test_rows_cannot_be_added_or_edited_in_admin(staff_client):
 
     row.refresh_from_db()
     assert row.recipient != "evil@example.com"
+
+
+def test_resend_of_the_reminder_of_a_cancelled_booking_is_refused_with_the_reason(
+    staff_client, django_capture_on_commit_callbacks
+):
+    # given: the booking was cancelled, which withdrew its reminder
+    reminder = confirmed().booking.notifications.get(kind=Kind.ARRIVAL_REMINDER)
+    booking = reminder.booking
+    booking.status = booking.Status.CANCELLED
+    booking.save()
+    notify_booking_event(booking=booking, event="cancelled")
+    mail.outbox.clear()
+
+    # when: staff select it among failed rows and resend
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            CHANGELIST, {"action": "resend", "_selected_action": [reminder.pk]}, follow=True
+        )
+
+    # then: nothing is queued, and staff are told why
+    content = response.content.decode()
+    assert "queued again" not in content
+    assert f"Booking {booking.reference} is no longer confirmed" in content
+    assert not Notification.objects.filter(resent_from=reminder).exists()
+    assert mail.outbox == []
+
+
+def test_resend_after_the_guests_address_was_corrected_goes_to_the_new_address(
+    staff_client, django_capture_on_commit_callbacks
+):
+    # given: the confirmation failed on a mistyped address, which staff then corrected
+    row = confirmed(guest=None, guest_email="ana.example.com")
+    notification_deliver(notification_id=row.pk)
+    row.refresh_from_db()
+    assert row.status == Status.FAILED
+    booking_update_details(
+        booking=row.booking, guest_name="Ana Guest", guest_email="ana@example.com"
+    )
+
+    # when: staff resend the failed confirmation
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(CHANGELIST, {"action": "resend", "_selected_action": [row.pk]})
+
+    # then: it goes to the address the booking has now
+    resend = Notification.objects.get(resent_from=row)
+    assert resend.recipient == "ana@example.com"
+    assert resend.status == Status.SENT
+    assert [m.to for m in mail.outbox] == [["ana@example.com"]]

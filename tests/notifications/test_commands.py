@@ -43,3 +43,29 @@ def test_deploy_check_is_quiet_with_smtp(settings):
     warnings = run_checks(include_deployment_checks=True)
 
     assert "notifications.W001" not in {w.id for w in warnings}
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        # 24 (midnight, to whoever typed it) made every confirmation answer 500.
+        ("NOTIFICATION_REMINDER_HOUR", 24, "between 0 and 23"),
+        ("NOTIFICATION_REMINDER_DAYS_BEFORE", -1, "0 or more"),
+        # 0 failed every message on its first passing SMTP hiccup.
+        ("NOTIFICATION_MAX_ATTEMPTS", 0, "at least 1"),
+        # A lease shorter than a task may run hands a slow send to a second worker.
+        ("NOTIFICATION_SENDING_LEASE_SECONDS", 60, "longer than CELERY_TASK_TIME_LIMIT"),
+    ],
+)
+def test_check_refuses_notification_settings_that_break_sending(settings, setting, value, message):
+    setattr(settings, setting, value)
+
+    errors = [e for e in run_checks() if e.id.startswith("notifications.E")]
+
+    assert len(errors) == 1
+    assert setting in errors[0].msg
+    assert message in errors[0].msg
+
+
+def test_check_accepts_the_default_notification_settings():
+    assert not [e for e in run_checks() if e.id.startswith("notifications.E")]

@@ -6,16 +6,21 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
+from bookings.models import Booking
 from notifications.exceptions import NotificationError, TransientDeliveryError
 from notifications.models import Notification
 from notifications.services import (
+    TEMPLATES,
+    booking_context,
     notification_deliver,
     notification_enqueue,
     notification_resend,
     notifications_sweep,
     notify_booking_event,
+    reminder_time,
     retry_delay,
 )
+from tests.factories import RoomTypeFactory
 from tests.notifications.factories import booking_with_nights
 
 Kind = Notification.Kind
@@ -351,3 +356,79 @@ def test_retry_delay_doubles_and_is_capped(settings):
     settings.NOTIFICATION_RETRY_BASE_SECONDS = 30
     assert [retry_delay(n) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
     assert retry_delay(20) == 3600
+
+
+# --- Reminders at delivery ----------------------------------------------------
+
+
+def overdue_reminder(booking) -> Notification:
+    """The reminder the confirmation scheduled, still pending when workers come back late."""
+    return notification_enqueue(
+        kind=Kind.ARRIVAL_REMINDER,
+        recipient=booking.guest_email,
+        booking=booking,
+        template=TEMPLATES[Kind.ARRIVAL_REMINDER],
+        context=booking_context(booking),
+        dedupe_key=f"booking:{booking.pk}:reminder:{booking.check_in.isoformat()}",
+        scheduled_at=reminder_time(booking),
+    )
+
+
+def booking_arriving(days_from_today: int) -> Booking:
+    """A confirmed booking arriving that many days from today in its hotel's time zone."""
+    room_type = RoomTypeFactory()
+    today = timezone.localtime(timezone.now(), room_type.hotel.tzinfo).date()
+    check_in = today + timedelta(days=days_from_today)
+    return booking_with_nights(room_type=room_type, check_in=check_in)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "status",
+    [
+        Booking.Status.CHECKED_IN,
+        Booking.Status.CHECKED_OUT,
+        Booking.Status.NO_SHOW,
+        Booking.Status.CANCELLED,
+    ],
+)
+def test_overdue_reminder_is_not_sent_once_the_booking_is_no_longer_confirmed(status):
+    # given: workers were down over the reminder's hour; the guest's arrival
+    # day came and staff checked them in (or out, or marked a no-show)
+    booking = booking_arriving(0)
+    reminder = overdue_reminder(booking)
+    Booking.objects.filter(pk=booking.pk).update(status=status)
+
+    # when: the sweeper runs again
+    notifications_sweep()
+
+    # then: no "your stay is coming up" email, and staff can see why
+    reminder.refresh_from_db()
+    assert mail.outbox == []
+    assert reminder.status == Status.CANCELLED
+    assert "no longer confirmed" in reminder.last_error
+
+
+@pytest.mark.django_db
+def test_overdue_reminder_is_not_sent_after_the_arrival_day():
+    booking = booking_arriving(-1)
+    reminder = overdue_reminder(booking)
+
+    notifications_sweep()
+
+    reminder.refresh_from_db()
+    assert mail.outbox == []
+    assert reminder.status == Status.CANCELLED
+    assert "has passed" in reminder.last_error
+
+
+@pytest.mark.django_db
+def test_overdue_reminder_still_goes_out_on_the_arrival_day():
+    booking = booking_arriving(0)
+    reminder = overdue_reminder(booking)
+
+    notifications_sweep()
+
+    reminder.refresh_from_db()
+    assert reminder.status == Status.SENT
+    assert len(mail.outbox) == 1
