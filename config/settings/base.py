@@ -205,17 +205,29 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # With acks_late, a worker that loses the broker must stop its running tasks:
 # the broker redelivers them, and letting them finish would run them twice.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# The repeating sweeps expire a little before the next one is due: after a
+# worker outage the queue would otherwise hold one per period missed, each
+# doing the same work again ahead of the guests' confirmations.
 CELERY_BEAT_SCHEDULE: dict = {
     # The outbox safety net: rows the broker never got, workers that died,
     # retries whose message was lost, reminders that came due.
-    "notifications-sweep": {"task": "notifications.sweep", "schedule": 60.0},
+    "notifications-sweep": {
+        "task": "notifications.sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "notifications-backfill-reminders": {
         "task": "notifications.backfill_reminders",
         "schedule": 3600.0,
+        "options": {"expires": 3300},
     },
     # Holds are released lazily before any new hold on their nights; this only
     # gives lapsed holds' rooms back to search results sooner.
-    "bookings-expire-holds": {"task": "bookings.expire_holds", "schedule": 60.0},
+    "bookings-expire-holds": {
+        "task": "bookings.expire_holds",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Daily: extends the rolling inventory window by the night now in reach;
     # idempotent, so a missed or repeated run does no harm.
     "inventory-keep-window": {

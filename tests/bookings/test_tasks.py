@@ -29,5 +29,15 @@ def test_expire_holds_task_releases_lapsed_holds_and_is_safe_to_repeat(room_type
 
 def test_beat_runs_the_expiry_every_minute():
     entry = settings.CELERY_BEAT_SCHEDULE["bookings-expire-holds"]
-    assert entry == {"task": "bookings.expire_holds", "schedule": 60.0}
+    assert entry["task"] == "bookings.expire_holds"
+    assert entry["schedule"] == 60.0
     assert expire_holds_task.name == "bookings.expire_holds"
+
+
+@pytest.mark.parametrize(
+    "name", ["bookings-expire-holds", "notifications-sweep", "notifications-backfill-reminders"]
+)
+def test_a_sweep_queued_during_a_worker_outage_expires_before_the_next_is_due(name):
+    # otherwise the queue holds one per period missed, run back to back on restart
+    entry = settings.CELERY_BEAT_SCHEDULE[name]
+    assert 0 < entry["options"]["expires"] < entry["schedule"]
