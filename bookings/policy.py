@@ -11,12 +11,22 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from babel.numbers import get_currency_precision
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hotel.models import Hotel
 
 CENT = Decimal("0.01")
+
+
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount of ``currency`` that can be charged: 0.01 EUR, 1 JPY.
+
+    ISO 4217's exponent (through Babel), but never finer than the cent that
+    the booking's money columns keep.
+    """
+    return max(Decimal(1).scaleb(-get_currency_precision(currency)), CENT)
 
 
 def policy_snapshot(*, hotel: Hotel, check_in: date) -> dict:
@@ -52,7 +62,9 @@ def late_fee(booking, first_night_price: Decimal | None = None) -> Decimal:
         fee = Decimal("0")
     elif kind == Hotel.CancellationFee.PERCENT:
         percent = Decimal(policy.get("fee_percent", "0"))
-        fee = (total * percent / Decimal("100")).quantize(CENT, rounding=ROUND_HALF_UP)
+        fee = (total * percent / Decimal("100")).quantize(
+            minor_unit(booking.currency), rounding=ROUND_HALF_UP
+        )
     else:
         if first_night_price is None:
             first = booking.night_prices.order_by("date").first()
