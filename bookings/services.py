@@ -30,6 +30,7 @@ from notifications.services import notify_booking_event
 
 from .exceptions import (
     BookingError,
+    FeeChanged,
     HoldExpired,
     IllegalTransition,
     RoomUnavailable,
@@ -475,11 +476,15 @@ def booking_cancel(
     by: AbstractBaseUser | None = None,
     reason: str = "",
     waive_fee: bool = False,
+    expected_fee: Decimal | None = None,
 ) -> Booking:
     """Cancel a hold or a confirmed booking, give its nights back and record the policy's fee.
 
     The fee comes from the policy snapshot: nothing before its deadline, then
-    the first night or a share of the stay. Only staff may waive it.
+    the first night or a share of the stay. Only staff may waive it. With
+    ``expected_fee`` (what the guest was shown), a different fee raises
+    FeeChanged and cancels nothing: a guest who read "free" on the page just
+    before the deadline is never charged without seeing it.
     """
     booking = _lock(booking)
     if booking.status not in Booking.CANCELLABLE:
@@ -493,6 +498,8 @@ def booking_cancel(
     if waive_fee and not (actor is not None and actor.is_staff):
         raise BookingError(_("Only staff can waive a cancellation fee."))
     fee = Decimal("0.00") if waive_fee else cancellation_fee(booking, at=timezone.now())
+    if expected_fee is not None and fee != expected_fee:
+        raise FeeChanged(fee)
     who = "staff" if actor is not None and actor.is_staff else "guest"
     why = f"Cancelled by {who}; fee {fee} {booking.currency}."
     if waive_fee:

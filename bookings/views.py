@@ -24,7 +24,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import selectors
-from .exceptions import BookingError, HoldExpired, IllegalTransition, StayNotAvailable
+from .exceptions import (
+    BookingError,
+    FeeChanged,
+    HoldExpired,
+    IllegalTransition,
+    StayNotAvailable,
+)
 from .forms import CancelForm, ConfirmForm, GuestDetailsForm, HoldForm, SignUpForm
 from .links import booking_signed_path, booking_token, reference_from_token
 from .models import Booking
@@ -343,14 +349,24 @@ def cancel(request, reference: str):
             % {"ref": booking.reference, "status": booking.get_status_display().lower()},
         )
         return HttpResponseRedirect(back)
-    form = CancelForm(request.POST if request.method == "POST" else None)
+    fee = cancellation_fee(booking)
+    form = CancelForm(request.POST if request.method == "POST" else None, initial={"fee": fee})
     if request.method == "POST" and form.is_valid():
         try:
             booking = booking_cancel(
-                booking=booking, by=request.user, reason=form.cleaned_data["reason"]
+                booking=booking,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                expected_fee=form.cleaned_data["fee"],
             )
+        except FeeChanged as exc:
+            # Show the page again with the fee that applies now, for the guest to accept.
+            fee = exc.fee
+            form = CancelForm(initial={"fee": fee, "reason": form.cleaned_data["reason"]})
+            messages.warning(request, str(exc))
         except BookingError as exc:
             messages.error(request, str(exc))
+            return HttpResponseRedirect(back)
         else:
             messages.success(
                 request,
@@ -363,7 +379,7 @@ def cancel(request, reference: str):
                     else ""
                 ),
             )
-        return HttpResponseRedirect(back)
+            return HttpResponseRedirect(back)
     return render(
         request,
         "bookings/cancel.html",
@@ -371,7 +387,7 @@ def cancel(request, reference: str):
             "booking": booking,
             "form": form,
             "token": token,
-            "fee": cancellation_fee(booking),
+            "fee": fee,
             "free_until": free_until(booking),
             "policy": policy_summary(booking),
             "back": back,

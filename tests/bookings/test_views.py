@@ -493,3 +493,34 @@ def test_someone_elses_booking_is_never_claimed(client, room_type, arrival, gues
     assert client.get(reverse("bookings:details", args=[booking.reference])).status_code == 404
     booking.refresh_from_db()
     assert booking.guest != guest
+
+
+def test_cancel_charges_no_fee_it_did_not_show(client, room_type, arrival, guest, monkeypatch):
+    # given a guest who opened the cancel page a minute before the free period ended
+    booking = _confirmed_for(guest, room_type, arrival)
+    deadline = timezone.now() + timedelta(minutes=1)
+    Booking.objects.filter(pk=booking.pk).update(
+        cancellation_policy={**booking.cancellation_policy, "free_until": deadline.isoformat()}
+    )
+    client.force_login(guest)
+    url = reverse("bookings:cancel", args=[booking.reference])
+    page = client.get(url)
+    assert "Cancelling now is free of charge" in page.content.decode()
+    assert 'name="fee"' in page.content.decode()
+
+    # when they press "Yes, cancel" after the deadline
+    later = deadline + timedelta(minutes=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    response = client.post(url, {"reason": "", **page.context["form"].initial})
+
+    # then nothing is cancelled: they are shown the fee that now applies first
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
+    assert response.status_code == 200
+    assert "free cancellation period has ended" in response.content.decode()
+    assert "Cancelling now costs €100.00" in response.content.decode()
+    # and confirming that fee cancels with it
+    response = client.post(url, {"reason": "", **response.context["form"].initial})
+    booking.refresh_from_db()
+    assert booking.status == "cancelled"
+    assert booking.cancellation_fee == Decimal("100.00")
