@@ -524,3 +524,38 @@ def test_cancel_charges_no_fee_it_did_not_show(client, room_type, arrival, guest
     booking.refresh_from_db()
     assert booking.status == "cancelled"
     assert booking.cancellation_fee == Decimal("100.00")
+
+
+def test_my_bookings_moves_a_stay_to_past_on_the_hotels_day(client, guest, monkeypatch):
+    # given a stay in Tokyo that departed on 1 Dec, and it is 2 Dec 01:00 in Tokyo
+    # (still 1 Dec in UTC, the server's zone)
+    from datetime import UTC, date, datetime
+
+    from tests.factories import HotelFactory
+
+    now = datetime(2030, 12, 1, 16, 0, tzinfo=UTC)
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    tokyo = RoomTypeFactory(hotel=HotelFactory(timezone="Asia/Tokyo"))
+    departed = BookingFactory(
+        room_type=tokyo,
+        guest=guest,
+        status="confirmed",
+        check_in=date(2030, 11, 29),
+        check_out=date(2030, 12, 1),
+    )
+    # and a stay in New York that departs on 1 Dec, where it is 1 Dec 11:00
+    new_york = RoomTypeFactory(hotel=HotelFactory(timezone="America/New_York"))
+    leaving_today = BookingFactory(
+        room_type=new_york,
+        guest=guest,
+        status="checked_in",
+        check_in=date(2030, 11, 28),
+        check_out=date(2030, 12, 1),
+    )
+    client.force_login(guest)
+
+    upcoming = client.get(reverse("bookings:mine")).context["page"].object_list
+    past = client.get(reverse("bookings:mine"), {"show": "past"}).context["page"].object_list
+
+    assert [b.reference for b in upcoming] == [leaving_today.reference]
+    assert [b.reference for b in past] == [departed.reference]
