@@ -11,22 +11,11 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from babel.numbers import get_currency_precision
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hotel.models import Hotel
-
-CENT = Decimal("0.01")
-
-
-def minor_unit(currency: str) -> Decimal:
-    """The smallest amount of ``currency`` that can be charged: 0.01 EUR, 1 JPY.
-
-    ISO 4217's exponent (through Babel), but never finer than the cent that
-    the booking's money columns keep.
-    """
-    return max(Decimal(1).scaleb(-get_currency_precision(currency)), CENT)
+from hotel.money import minor_unit
 
 
 def policy_snapshot(*, hotel: Hotel, check_in: date) -> dict:
