@@ -106,6 +106,11 @@ def hotel_today(hotel) -> date:
     return timezone.localtime(timezone.now(), hotel.tzinfo).date()
 
 
+def stay_has_ended(booking: Booking) -> bool:
+    """Whether the booking's departure day has come at its hotel: too late to cancel it."""
+    return hotel_today(booking.hotel) >= booking.check_out
+
+
 def _refuse(booking: Booking, action: str) -> IllegalTransition:
     return IllegalTransition(
         _("Booking %(ref)s is %(status)s, so it cannot be %(action)s.")
@@ -489,7 +494,7 @@ def booking_cancel(
     booking = _lock(booking)
     if booking.status not in Booking.CANCELLABLE:
         raise _refuse(booking, _("cancelled"))
-    if booking.status == Status.CONFIRMED and hotel_today(booking.hotel) >= booking.check_out:
+    if booking.status == Status.CONFIRMED and stay_has_ended(booking):
         raise IllegalTransition(
             _("The stay of booking %(ref)s has ended; mark it as a no-show instead.")
             % {"ref": booking.reference}

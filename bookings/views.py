@@ -43,6 +43,7 @@ from .services import (
     booking_expire_holds,
     booking_hold,
     booking_update_details,
+    stay_has_ended,
 )
 
 SESSION_KEY = "booking_references"
@@ -314,7 +315,7 @@ def _booking_page(request, booking: Booking, *, token: str | None):
             "events": booking.events.select_related("by").order_by("at")
             if request.user.is_staff
             else None,
-            "can_cancel": booking.status in Booking.CANCELLABLE,
+            "can_cancel": booking.status in Booking.CANCELLABLE and not stay_has_ended(booking),
         },
     )
 
@@ -347,6 +348,14 @@ def cancel(request, reference: str):
             request,
             _("Booking %(ref)s is %(status)s and cannot be cancelled online.")
             % {"ref": booking.reference, "status": booking.get_status_display().lower()},
+        )
+        return HttpResponseRedirect(back)
+    if stay_has_ended(booking):
+        # The service refuses it too; the page must not offer it, nor show a fee for it.
+        messages.error(
+            request,
+            _("The stay of booking %(ref)s has ended and cannot be cancelled online.")
+            % {"ref": booking.reference},
         )
         return HttpResponseRedirect(back)
     fee = cancellation_fee(booking)

@@ -559,3 +559,28 @@ def test_my_bookings_moves_a_stay_to_past_on_the_hotels_day(client, guest, monke
 
     assert [b.reference for b in upcoming] == [leaving_today.reference]
     assert [b.reference for b in past] == [departed.reference]
+
+
+def test_a_stay_that_has_ended_is_not_offered_for_cancellation(client, room_type, guest):
+    # given a confirmed stay whose departure day has passed (nobody marked it yet)
+    today = timezone.localdate()
+    booking = BookingFactory(
+        room_type=room_type,
+        guest=guest,
+        status="confirmed",
+        check_in=today - timedelta(days=3),
+        check_out=today - timedelta(days=1),
+        cancellation_policy={"fee": "first_night", "free_until": "2020-01-01T15:00:00+00:00"},
+    )
+    client.force_login(guest)
+
+    # when the guest opens the booking and its cancel page
+    page = client.get(reverse("bookings:detail", args=[booking.reference]))
+    cancel_page = client.get(reverse("bookings:cancel", args=[booking.reference]), follow=True)
+
+    # then no cancellation (nor its fee) is offered, and they are told why
+    assert "Cancel this booking" not in page.content.decode()
+    assert "Yes, cancel" not in cancel_page.content.decode()
+    assert "has ended" in cancel_page.content.decode()
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
