@@ -37,3 +37,16 @@ class HoldExpired(BookingError):
 
 class RoomUnavailable(BookingError):
     """The room chosen for a booking cannot take it."""
+
+
+class FeeChanged(BookingError):
+    """The cancellation fee is no longer the one the guest was shown (the free period ended)."""
+
+    def __init__(self, fee):
+        self.fee = fee
+        super().__init__(
+            _(
+                "The free cancellation period has ended since this page was shown; "
+                "see the fee below."
+            )
+        )

@@ -80,6 +80,8 @@ class ConfirmForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(label=_("Reason (optional)"), max_length=200, required=False)
+    # The fee the page showed: the cancellation goes through only at that fee.
+    fee = forms.DecimalField(widget=forms.HiddenInput, required=False)
 
 
 class SignUpForm(UserCreationForm):

@@ -15,8 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hotel.models import Hotel
-
-CENT = Decimal("0.01")
+from hotel.money import minor_unit
 
 
 def policy_snapshot(*, hotel: Hotel, check_in: date) -> dict:
@@ -52,7 +51,9 @@ def late_fee(booking, first_night_price: Decimal | None = None) -> Decimal:
         fee = Decimal("0")
     elif kind == Hotel.CancellationFee.PERCENT:
         percent = Decimal(policy.get("fee_percent", "0"))
-        fee = (total * percent / Decimal("100")).quantize(CENT, rounding=ROUND_HALF_UP)
+        fee = (total * percent / Decimal("100")).quantize(
+            minor_unit(booking.currency), rounding=ROUND_HALF_UP
+        )
     else:
         if first_night_price is None:
             first = booking.night_prices.order_by("date").first()

@@ -1,6 +1,9 @@
 """Reads for the booking pages and staff screens; each in a fixed number of queries."""
 
-from datetime import date
+from collections import defaultdict
+from datetime import date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet, Window
@@ -15,16 +18,41 @@ Status = Booking.Status
 UPCOMING = (Status.HOLD, Status.CONFIRMED, Status.CHECKED_IN)
 
 
-def bookings_for_guest(
-    *, guest, past: bool = False, today: date | None = None
-) -> QuerySet[Booking]:
+@lru_cache(maxsize=4)
+def _time_zones_by_date(at: datetime) -> dict[date, tuple[str, ...]]:
+    """Every time zone a hotel may be in (hotel.validators), grouped by its date at ``at``."""
+    zones = defaultdict(list)
+    for name in sorted(available_timezones()):
+        zones[at.astimezone(ZoneInfo(name)).date()].append(name)
+    return {day: tuple(names) for day, names in zones.items()}
+
+
+def departs_today_or_later(now: datetime) -> Q:
+    """Bookings whose check-out day has not passed yet at their hotel, in its time zone.
+
+    Today differs from hotel to hotel (Tokyo is a day ahead of New York for
+    much of the day), so the filter names the zones that are on each date.
+    Every zone's offset is a multiple of 15 minutes, so the grouping holds
+    for the whole quarter hour and is computed once per quarter hour.
+    """
+    quarter = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    zones = _time_zones_by_date(quarter)
+    latest = max(zones)
+    condition = Q(check_out__gte=latest)
+    for day, names in zones.items():
+        if day != latest:
+            condition |= Q(check_out__gte=day, hotel__timezone__in=names)
+    return condition
+
+
+def bookings_for_guest(*, guest, past: bool = False) -> QuerySet[Booking]:
     """A guest's upcoming stays (soonest first) or past and cancelled ones (latest first).
 
+    A stay is upcoming until its check-out day has passed at its hotel.
     Lapsed holds never show: they were never bookings.
     """
-    today = today or timezone.localdate()
     qs = Booking.objects.filter(guest=guest).select_related("hotel", "room_type")
-    upcoming = Q(status__in=UPCOMING, check_out__gte=today)
+    upcoming = Q(status__in=UPCOMING) & departs_today_or_later(timezone.now())
     live_hold = ~Q(status=Status.HOLD) | Q(hold_expires_at__gt=timezone.now())
     if past:
         return (

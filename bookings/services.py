@@ -30,6 +30,7 @@ from notifications.services import notify_booking_event
 
 from .exceptions import (
     BookingError,
+    FeeChanged,
     HoldExpired,
     IllegalTransition,
     RoomUnavailable,
@@ -103,6 +104,11 @@ def _lock(booking: Booking) -> Booking:
 def hotel_today(hotel) -> date:
     """Today in the hotel's time zone: arrival days are the hotel's, not the server's."""
     return timezone.localtime(timezone.now(), hotel.tzinfo).date()
+
+
+def stay_has_ended(booking: Booking) -> bool:
+    """Whether the booking's departure day has come at its hotel: too late to cancel it."""
+    return hotel_today(booking.hotel) >= booking.check_out
 
 
 def _refuse(booking: Booking, action: str) -> IllegalTransition:
@@ -475,16 +481,20 @@ def booking_cancel(
     by: AbstractBaseUser | None = None,
     reason: str = "",
     waive_fee: bool = False,
+    expected_fee: Decimal | None = None,
 ) -> Booking:
     """Cancel a hold or a confirmed booking, give its nights back and record the policy's fee.
 
     The fee comes from the policy snapshot: nothing before its deadline, then
-    the first night or a share of the stay. Only staff may waive it.
+    the first night or a share of the stay. Only staff may waive it. With
+    ``expected_fee`` (what the guest was shown), a different fee raises
+    FeeChanged and cancels nothing: a guest who read "free" on the page just
+    before the deadline is never charged without seeing it.
     """
     booking = _lock(booking)
     if booking.status not in Booking.CANCELLABLE:
         raise _refuse(booking, _("cancelled"))
-    if booking.status == Status.CONFIRMED and hotel_today(booking.hotel) >= booking.check_out:
+    if booking.status == Status.CONFIRMED and stay_has_ended(booking):
         raise IllegalTransition(
             _("The stay of booking %(ref)s has ended; mark it as a no-show instead.")
             % {"ref": booking.reference}
@@ -493,6 +503,8 @@ def booking_cancel(
     if waive_fee and not (actor is not None and actor.is_staff):
         raise BookingError(_("Only staff can waive a cancellation fee."))
     fee = Decimal("0.00") if waive_fee else cancellation_fee(booking, at=timezone.now())
+    if expected_fee is not None and fee != expected_fee:
+        raise FeeChanged(fee)
     who = "staff" if actor is not None and actor.is_staff else "guest"
     why = f"Cancelled by {who}; fee {fee} {booking.currency}."
     if waive_fee:

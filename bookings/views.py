@@ -24,7 +24,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import selectors
-from .exceptions import BookingError, HoldExpired, IllegalTransition, StayNotAvailable
+from .exceptions import (
+    BookingError,
+    FeeChanged,
+    HoldExpired,
+    IllegalTransition,
+    StayNotAvailable,
+)
 from .forms import CancelForm, ConfirmForm, GuestDetailsForm, HoldForm, SignUpForm
 from .links import booking_signed_path, booking_token, reference_from_token
 from .models import Booking
@@ -37,6 +43,7 @@ from .services import (
     booking_expire_holds,
     booking_hold,
     booking_update_details,
+    stay_has_ended,
 )
 
 SESSION_KEY = "booking_references"
@@ -308,7 +315,7 @@ def _booking_page(request, booking: Booking, *, token: str | None):
             "events": booking.events.select_related("by").order_by("at")
             if request.user.is_staff
             else None,
-            "can_cancel": booking.status in Booking.CANCELLABLE,
+            "can_cancel": booking.status in Booking.CANCELLABLE and not stay_has_ended(booking),
         },
     )
 
@@ -343,14 +350,32 @@ def cancel(request, reference: str):
             % {"ref": booking.reference, "status": booking.get_status_display().lower()},
         )
         return HttpResponseRedirect(back)
-    form = CancelForm(request.POST if request.method == "POST" else None)
+    if stay_has_ended(booking):
+        # The service refuses it too; the page must not offer it, nor show a fee for it.
+        messages.error(
+            request,
+            _("The stay of booking %(ref)s has ended and cannot be cancelled online.")
+            % {"ref": booking.reference},
+        )
+        return HttpResponseRedirect(back)
+    fee = cancellation_fee(booking)
+    form = CancelForm(request.POST if request.method == "POST" else None, initial={"fee": fee})
     if request.method == "POST" and form.is_valid():
         try:
             booking = booking_cancel(
-                booking=booking, by=request.user, reason=form.cleaned_data["reason"]
+                booking=booking,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                expected_fee=form.cleaned_data["fee"],
             )
+        except FeeChanged as exc:
+            # Show the page again with the fee that applies now, for the guest to accept.
+            fee = exc.fee
+            form = CancelForm(initial={"fee": fee, "reason": form.cleaned_data["reason"]})
+            messages.warning(request, str(exc))
         except BookingError as exc:
             messages.error(request, str(exc))
+            return HttpResponseRedirect(back)
         else:
             messages.success(
                 request,
@@ -363,7 +388,7 @@ def cancel(request, reference: str):
                     else ""
                 ),
             )
-        return HttpResponseRedirect(back)
+            return HttpResponseRedirect(back)
     return render(
         request,
         "bookings/cancel.html",
@@ -371,7 +396,7 @@ def cancel(request, reference: str):
             "booking": booking,
             "form": form,
             "token": token,
-            "fee": cancellation_fee(booking),
+            "fee": fee,
             "free_until": free_until(booking),
             "policy": policy_summary(booking),
             "back": back,

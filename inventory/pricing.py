@@ -11,9 +11,10 @@ Within a layer the winner is the rule with the highest ``priority``; on a tie,
 a rule for this room type beats a hotel-wide one, then the rule covering
 fewer nights (the more specific), then the most recently created. An
 adjustment either sets the price, changes it by a percentage, or by an
-amount; the price never goes below zero and is rounded to cents (half up)
-at the end. A weekday uplift therefore applies on top of the season's price,
-and a special day with a set price overrides everything before it.
+amount; the price never goes below zero and is rounded (half up) to the
+minor unit of the hotel's currency at the end: cents, or whole yen. A
+weekday uplift therefore applies on top of the season's price, and a
+special day with a set price overrides everything before it.
 
 The result is stored on RoomInventory.price (for the base occupancy) unless
 staff set the night's price by hand. ``night_prices`` then adds the
@@ -26,7 +27,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from hotel.models import RoomType
+from hotel.models import Hotel, RoomType
+from hotel.money import minor_unit
 
 from .models import (
     Adjustment,
@@ -80,10 +82,13 @@ class HotelRules:
     seasons: Sequence[Season]
     weekday_rules: Sequence[WeekdayRule]
     special_days: Sequence[SpecialDay]
+    # What a price is rounded to: the cent, or 1 for a currency without one (JPY).
+    unit: Decimal = CENT
 
     @classmethod
     def load(cls, *, hotel_id: int, start: date, end: date) -> "HotelRules":
         """Load the rules of a hotel that can price any night in [start, end)."""
+        currency = Hotel.objects.values_list("currency", flat=True).get(pk=hotel_id)
         return cls(
             seasons=list(
                 Season.objects.filter(hotel_id=hotel_id, start_date__lt=end, end_date__gte=start)
@@ -94,6 +99,7 @@ class HotelRules:
                     hotel_id=hotel_id, start_date__lt=end, end_date__gte=start
                 )
             ),
+            unit=minor_unit(currency),
         )
 
     def price(self, *, room_type: RoomType, night: date) -> Decimal:
@@ -103,7 +109,7 @@ class HotelRules:
             rule = winning_rule(layer, room_type_id=room_type.pk, night=night)
             if rule is not None:
                 price = apply_adjustment(price, adjustment=rule.adjustment, value=rule.value)
-        return price.quantize(CENT, rounding=ROUND_HALF_UP)
+        return price.quantize(self.unit, rounding=ROUND_HALF_UP)
 
 
 def extra_guests(*, base_occupancy: int, adults: int, children: int) -> tuple[int, int]:

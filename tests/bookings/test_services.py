@@ -512,3 +512,20 @@ def test_arrival_day_is_the_hotels_not_the_servers(monkeypatch):
         hold(rt, date(2030, 1, 1), nights=2)
     booking = confirmed(rt, date(2030, 1, 2), nights=2)
     assert booking_check_in(booking=booking).status == "checked_in"
+
+
+def test_percent_fee_is_rounded_half_up_to_the_currencys_minor_unit(room_type, arrival, hotel):
+    # given a yen hotel (no minor unit) whose late fee is half of a 3,001 yen stay
+    hotel.currency = "JPY"
+    hotel.cancellation_fee = "percent"
+    hotel.cancellation_fee_percent = Decimal("50")
+    hotel.free_cancellation_days = 30
+    hotel.save()
+    RoomInventory.objects.filter(room_type=room_type).update(price=Decimal("3001"))
+    booking = confirmed(room_type, arrival, nights=1)
+
+    # when the guest cancels after the free period
+    booking = booking_cancel(booking=booking)
+
+    # then 1,500.5 yen is charged as 1,501 yen, an amount that can be paid
+    assert booking.cancellation_fee == Decimal("1501")

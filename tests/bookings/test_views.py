@@ -493,3 +493,94 @@ def test_someone_elses_booking_is_never_claimed(client, room_type, arrival, gues
     assert client.get(reverse("bookings:details", args=[booking.reference])).status_code == 404
     booking.refresh_from_db()
     assert booking.guest != guest
+
+
+def test_cancel_charges_no_fee_it_did_not_show(client, room_type, arrival, guest, monkeypatch):
+    # given a guest who opened the cancel page a minute before the free period ended
+    booking = _confirmed_for(guest, room_type, arrival)
+    deadline = timezone.now() + timedelta(minutes=1)
+    Booking.objects.filter(pk=booking.pk).update(
+        cancellation_policy={**booking.cancellation_policy, "free_until": deadline.isoformat()}
+    )
+    client.force_login(guest)
+    url = reverse("bookings:cancel", args=[booking.reference])
+    page = client.get(url)
+    assert "Cancelling now is free of charge" in page.content.decode()
+    assert 'name="fee"' in page.content.decode()
+
+    # when they press "Yes, cancel" after the deadline
+    later = deadline + timedelta(minutes=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    response = client.post(url, {"reason": "", **page.context["form"].initial})
+
+    # then nothing is cancelled: they are shown the fee that now applies first
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
+    assert response.status_code == 200
+    assert "free cancellation period has ended" in response.content.decode()
+    assert "Cancelling now costs €100.00" in response.content.decode()
+    # and confirming that fee cancels with it
+    response = client.post(url, {"reason": "", **response.context["form"].initial})
+    booking.refresh_from_db()
+    assert booking.status == "cancelled"
+    assert booking.cancellation_fee == Decimal("100.00")
+
+
+def test_my_bookings_moves_a_stay_to_past_on_the_hotels_day(client, guest, monkeypatch):
+    # given a stay in Tokyo that departed on 1 Dec, and it is 2 Dec 01:00 in Tokyo
+    # (still 1 Dec in UTC, the server's zone)
+    from datetime import UTC, date, datetime
+
+    from tests.factories import HotelFactory
+
+    now = datetime(2030, 12, 1, 16, 0, tzinfo=UTC)
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    tokyo = RoomTypeFactory(hotel=HotelFactory(timezone="Asia/Tokyo"))
+    departed = BookingFactory(
+        room_type=tokyo,
+        guest=guest,
+        status="confirmed",
+        check_in=date(2030, 11, 29),
+        check_out=date(2030, 12, 1),
+    )
+    # and a stay in New York that departs on 1 Dec, where it is 1 Dec 11:00
+    new_york = RoomTypeFactory(hotel=HotelFactory(timezone="America/New_York"))
+    leaving_today = BookingFactory(
+        room_type=new_york,
+        guest=guest,
+        status="checked_in",
+        check_in=date(2030, 11, 28),
+        check_out=date(2030, 12, 1),
+    )
+    client.force_login(guest)
+
+    upcoming = client.get(reverse("bookings:mine")).context["page"].object_list
+    past = client.get(reverse("bookings:mine"), {"show": "past"}).context["page"].object_list
+
+    assert [b.reference for b in upcoming] == [leaving_today.reference]
+    assert [b.reference for b in past] == [departed.reference]
+
+
+def test_a_stay_that_has_ended_is_not_offered_for_cancellation(client, room_type, guest):
+    # given a confirmed stay whose departure day has passed (nobody marked it yet)
+    today = timezone.localdate()
+    booking = BookingFactory(
+        room_type=room_type,
+        guest=guest,
+        status="confirmed",
+        check_in=today - timedelta(days=3),
+        check_out=today - timedelta(days=1),
+        cancellation_policy={"fee": "first_night", "free_until": "2020-01-01T15:00:00+00:00"},
+    )
+    client.force_login(guest)
+
+    # when the guest opens the booking and its cancel page
+    page = client.get(reverse("bookings:detail", args=[booking.reference]))
+    cancel_page = client.get(reverse("bookings:cancel", args=[booking.reference]), follow=True)
+
+    # then no cancellation (nor its fee) is offered, and they are told why
+    assert "Cancel this booking" not in page.content.decode()
+    assert "Yes, cancel" not in cancel_page.content.decode()
+    assert "has ended" in cancel_page.content.decode()
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"

@@ -261,3 +261,22 @@ def test_night_prices_use_a_preloaded_supplement_without_querying(django_assert_
         assert night_prices(room_type=loaded, nights=nights, adults=3, children=0) == [
             Decimal("115.00")
         ]
+
+
+@pytest.mark.django_db
+def test_rule_prices_are_whole_yen_in_a_yen_hotel():
+    # given a yen hotel (no minor unit) with a 10% weekend uplift on 10,001 yen
+    from inventory.models import RoomInventory
+    from inventory.services import inventory_generate
+    from tests.factories import HotelFactory
+
+    room_type = RoomTypeFactory(
+        hotel=HotelFactory(currency="JPY", timezone="Asia/Tokyo"), base_price=Decimal("10001")
+    )
+    WeekdayRuleFactory(hotel=room_type.hotel, adjustment=Adjustment.PERCENT, value=Decimal("10"))
+
+    # when the night is put on sale
+    inventory_generate(room_type=room_type, start=SATURDAY, end=SATURDAY + timedelta(days=1))
+
+    # then 11,001.10 yen is sold as 11,001 yen, an amount that can be paid
+    assert RoomInventory.objects.get(room_type=room_type).price == Decimal("11001")
