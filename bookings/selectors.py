@@ -2,13 +2,13 @@
 
 from collections import defaultdict
 from datetime import date, datetime
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet, Window
 from django.utils import timezone
 
+from caching.api import cached
 from hotel.models import Hotel
 
 from .models import Booking, BookingNight
@@ -18,28 +18,32 @@ Status = Booking.Status
 UPCOMING = (Status.HOLD, Status.CONFIRMED, Status.CHECKED_IN)
 
 
-@lru_cache(maxsize=4)
-def _time_zones_by_date(at: datetime) -> dict[date, tuple[str, ...]]:
-    """Every time zone a hotel may be in (hotel.validators), grouped by its date at ``at``."""
-    zones = defaultdict(list)
-    for name in sorted(available_timezones()):
-        zones[at.astimezone(ZoneInfo(name)).date()].append(name)
-    return {day: tuple(names) for day, names in zones.items()}
+def _hotel_time_zones() -> tuple[str, ...]:
+    """The time zones the hotels are in, inactive ones included (past stays were there)."""
+    return cached(
+        "catalogue",
+        ["hotel-time-zones"],
+        lambda: tuple(sorted(set(Hotel.objects.values_list("timezone", flat=True)))),
+        ttl=3600,
+    )
 
 
 def departs_today_or_later(now: datetime) -> Q:
     """Bookings whose check-out day has not passed yet at their hotel, in its time zone.
 
     Today differs from hotel to hotel (Tokyo is a day ahead of New York for
-    much of the day), so the filter names the zones that are on each date.
-    Every zone's offset is a multiple of 15 minutes, so the grouping holds
-    for the whole quarter hour and is computed once per quarter hour.
+    much of the day), so the filter names the hotels' zones that are still on
+    an earlier date than the latest; with every hotel on the same date, as
+    for most of the day in most catalogues, it is one comparison.
     """
-    quarter = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
-    zones = _time_zones_by_date(quarter)
-    latest = max(zones)
+    zones_by_date: dict[date, list[str]] = defaultdict(list)
+    for name in _hotel_time_zones():
+        zones_by_date[now.astimezone(ZoneInfo(name)).date()].append(name)
+    if not zones_by_date:
+        return Q(check_out__gte=timezone.localdate(now))
+    latest = max(zones_by_date)
     condition = Q(check_out__gte=latest)
-    for day, names in zones.items():
+    for day, names in zones_by_date.items():
         if day != latest:
             condition |= Q(check_out__gte=day, hotel__timezone__in=names)
     return condition
