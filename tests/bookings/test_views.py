@@ -587,3 +587,26 @@ def test_a_stay_that_has_ended_is_not_offered_for_cancellation(client, room_type
     assert "has ended" in cancel_page.content.decode()
     booking.refresh_from_db()
     assert booking.status == "confirmed"
+
+
+def test_the_booking_page_says_when_it_was_cancelled_in_hotel_time(client, guest):
+    # given a Tokyo booking cancelled at 16:00 UTC on 1 Dec, 01:00 on 2 Dec in Tokyo
+    from datetime import UTC, datetime
+
+    from bookings.policy import policy_snapshot
+    from tests.factories import HotelFactory
+
+    tokyo = RoomTypeFactory(hotel=HotelFactory(timezone="Asia/Tokyo"))
+    booking = BookingFactory(
+        room_type=tokyo,
+        guest=guest,
+        status="cancelled",
+        cancelled_at=datetime(2030, 12, 1, 16, 0, tzinfo=UTC),
+    )
+    booking.cancellation_policy = policy_snapshot(hotel=tokyo.hotel, check_in=booking.check_in)
+    booking.save(update_fields=["cancellation_policy"])
+    client.force_login(guest)
+
+    page = client.get(booking.get_absolute_url()).content.decode()
+
+    assert "Cancelled on 2 Dec 2030, 01:00 (hotel time)" in page
