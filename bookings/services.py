@@ -526,24 +526,37 @@ def booking_cancel(
     return booking
 
 
-@transaction.atomic
 def booking_expire_holds(*, limit: int = 500, booking_ids: list[int] | None = None) -> int:
     """Expire lapsed holds and give their nights back; return how many were expired.
 
-    Safe to run from several workers at once: each takes the holds the others
-    have not locked. The same release also happens lazily in booking_hold.
+    Each hold is expired in a transaction of its own, like a hold is taken:
+    its nights are locked in date order for its release statement and the
+    commit only. In one transaction for the whole batch, the job kept up to
+    500 stays' nights locked until its end, so guests holding those nights
+    waited for all of it, and locking stay after stay out of date order could
+    deadlock with them. Safe to run from several workers at once: each skips
+    the holds another has locked. The same release also happens lazily in
+    booking_hold.
     """
     qs = Booking.objects.filter(status=Status.HOLD, hold_expires_at__lte=timezone.now())
     if booking_ids is not None:
         qs = qs.filter(pk__in=booking_ids)
-    expired = list(
-        qs.select_for_update(of=("self",), skip_locked=True)
-        .select_related("room_type__hotel")
-        .order_by("hold_expires_at", "pk")[:limit]
-    )
-    for booking in expired:
-        _expire(booking, reason="Hold lapsed before confirmation.")
-    return len(expired)
+    candidates = list(qs.order_by("hold_expires_at", "pk").values_list("pk", flat=True)[:limit])
+    expired = 0
+    for pk in candidates:
+        with transaction.atomic():
+            booking = (
+                Booking.objects.select_for_update(of=("self",), skip_locked=True)
+                .select_related("room_type__hotel")
+                .filter(pk=pk, status=Status.HOLD, hold_expires_at__lte=timezone.now())
+                .first()
+            )
+            if booking is None:
+                # Confirmed, cancelled or expired meanwhile, or another worker has it.
+                continue
+            _expire(booking, reason="Hold lapsed before confirmation.")
+        expired += 1
+    return expired
 
 
 # --- staff operations -------------------------------------------------------------

@@ -340,6 +340,33 @@ def test_no_show_releases_nights_and_records_the_late_fee(room_type):
     assert sold(room_type, today, 2) == [0, 0]
 
 
+def test_expire_holds_commits_each_hold_on_its_own(room_type, arrival, monkeypatch):
+    # given two lapsed holds, and a release that fails for the second
+    from bookings import services
+
+    first, second = hold(room_type, arrival), hold(room_type, arrival)
+    Booking.objects.filter(pk__in=[first.pk, second.pk]).update(hold_expires_at=timezone.now())
+    real_release, calls = services._release, []
+
+    def release(booking):
+        calls.append(booking.pk)
+        if len(calls) == 2:
+            raise RuntimeError("database went away")
+        real_release(booking)
+
+    monkeypatch.setattr(services, "_release", release)
+
+    with pytest.raises(RuntimeError):
+        booking_expire_holds()
+
+    # then the first hold's expiry stands (its nights were locked for it alone),
+    # and the second is untouched
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == ("expired", "hold")
+    assert sold(room_type, arrival, 2) == [1, 1]
+
+
 def test_expire_holds_leaves_live_holds_alone(room_type, arrival):
     live = hold(room_type, arrival)
     lapsed = hold(room_type, arrival)
