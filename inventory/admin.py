@@ -122,10 +122,14 @@ class RoomInventoryAdmin(CheckedSelectionMixin, admin.ModelAdmin):
         """Room types by dates for one hotel: free/total and price, coloured by occupancy."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        hotels = list(Hotel.objects.order_by("name").only("pk", "name", "city", "currency"))
+        hotels = list(
+            Hotel.objects.order_by("name").only("pk", "name", "city", "currency", "timezone")
+        )
         hotel = next((h for h in hotels if str(h.pk) == request.GET.get("hotel")), None)
         hotel = hotel or (hotels[0] if hotels else None)
-        today = timezone.now().date()
+        # The hotel's own today: its nights are dates in its time zone, and
+        # the server's (UTC) date is yesterday or tomorrow there for hours a day.
+        today = timezone.localdate(timezone=hotel.tzinfo) if hotel else timezone.localdate()
         try:
             start = date.fromisoformat(request.GET.get("start", ""))
         except ValueError:

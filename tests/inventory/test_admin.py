@@ -1,5 +1,6 @@
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.urls import reverse
@@ -195,7 +196,7 @@ def test_staff_calendar_at_the_ends_of_the_calendar_shows_today(staff_client, st
     )
 
     assert response.status_code == 200
-    assert response.context["calendar"].days[0] == timezone.now().date()
+    assert response.context["calendar"].days[0] == timezone.localdate(timezone=stocked.hotel.tzinfo)
 
 
 @pytest.mark.parametrize(
@@ -221,3 +222,21 @@ def test_bulk_edit_out_of_range_values_are_form_errors(staff_client, stocked, ch
 
     assert response.status_code == 400
     assert field in response.context["form"].errors
+
+
+def test_staff_calendar_opens_on_the_hotels_today_not_the_servers(staff_client):
+    # given a hotel in Auckland, where it is already tomorrow when UTC is at 23:30
+    hotel = HotelFactory(timezone="Pacific/Auckland")
+    RoomTypeFactory(hotel=hotel)
+    now = datetime(2026, 6, 15, 23, 30, tzinfo=UTC)
+
+    # when staff open its calendar without a start
+    with mock.patch("django.utils.timezone.now", return_value=now):
+        response = staff_client.get(
+            reverse("admin:inventory_roominventory_calendar"), {"hotel": hotel.pk}
+        )
+
+    # then it starts on the hotel's today, and so does its Today link
+    assert response.status_code == 200
+    assert response.context["calendar"].days[0] == date(2026, 6, 16)
+    assert response.context["today"] == date(2026, 6, 16)
