@@ -207,7 +207,9 @@ class PriceRuleAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     def _span(self, obj) -> tuple[date | None, date | None]:
         start = getattr(obj, "start_date", None)
         end = getattr(obj, "end_date", None)
-        return start, (end + timedelta(days=1)) if end else None
+        # A rule running to the calendar's last day has no day after it: it
+        # reprices to the end of the window, as one without an end does.
+        return start, (end + timedelta(days=1)) if end and end < date.max else None
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):

@@ -240,3 +240,36 @@ def test_staff_calendar_opens_on_the_hotels_today_not_the_servers(staff_client):
     assert response.status_code == 200
     assert response.context["calendar"].days[0] == date(2026, 6, 16)
     assert response.context["today"] == date(2026, 6, 16)
+
+
+def season_form(hotel, **changes):
+    today = date.today()
+    return {
+        "hotel": hotel.pk,
+        "room_type": "",
+        "name": "Summer",
+        "adjustment": Adjustment.PERCENT,
+        "value": "50",
+        "priority": 0,
+        "start_date": (today + timedelta(days=5)).isoformat(),
+        "end_date": (today + timedelta(days=6)).isoformat(),
+        **changes,
+    }
+
+
+def test_a_season_ending_on_the_last_day_of_the_calendar_reprices_its_nights(staff_client, stocked):
+    # given a season from a night ahead to the end of time (no end in view)
+    start = date.today() + timedelta(days=5)
+
+    # when staff save it
+    response = staff_client.post(
+        reverse("admin:inventory_season_add"),
+        season_form(stocked.hotel, start_date=start.isoformat(), end_date="9999-12-31"),
+    )
+
+    # then it is saved and prices every night from its start
+    assert response.status_code == 302
+    prices = dict(stocked.inventory.values_list("date", "price"))
+    assert prices[start - timedelta(days=1)] == Decimal("100.00")
+    assert prices[start] == Decimal("150.00")
+    assert prices[date.today() + timedelta(days=29)] == Decimal("150.00")
