@@ -121,8 +121,18 @@ class PriceRule(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
+        errors = {}
         if self.room_type_id and self.hotel_id and self.room_type.hotel_id != self.hotel_id:
-            raise ValidationError({"room_type": _("This room type belongs to another hotel.")})
+            errors["room_type"] = _("This room type belongs to another hotel.")
+        # The CHECK constraints hold these too, but their own message names
+        # the constraint, which tells staff nothing.
+        if self.value is not None:
+            if self.adjustment == Adjustment.SET and self.value < 0:
+                errors["value"] = _("A price cannot be negative.")
+            elif self.adjustment == Adjustment.PERCENT and self.value < -100:
+                errors["value"] = _("A price cannot drop by more than 100%.")
+        if errors:
+            raise ValidationError(errors)
 
     def applies_to(self, room_type_id: int) -> bool:
         return self.room_type_id is None or self.room_type_id == room_type_id
@@ -150,6 +160,21 @@ class DateRangeRule(PriceRule):
     class Meta:
         abstract = True
         ordering = ["hotel", "start_date"]
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        try:
+            super().clean()
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors.setdefault("end_date", []).append(
+                _("The last night must not be before the first.")
+            )
+        if errors:
+            raise ValidationError(errors)
 
     def covers(self, night) -> bool:
         return self.start_date <= night <= self.end_date

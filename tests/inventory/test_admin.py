@@ -273,3 +273,32 @@ def test_a_season_ending_on_the_last_day_of_the_calendar_reprices_its_nights(sta
     assert prices[start - timedelta(days=1)] == Decimal("100.00")
     assert prices[start] == Decimal("150.00")
     assert prices[date.today() + timedelta(days=29)] == Decimal("150.00")
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        (
+            {"start_date": "2030-07-06", "end_date": "2030-07-05"},
+            {"end_date": ["The last night must not be before the first."]},
+        ),
+        (
+            {"adjustment": Adjustment.SET, "value": "-10"},
+            {"value": ["A price cannot be negative."]},
+        ),
+        (
+            {"adjustment": Adjustment.PERCENT, "value": "-150"},
+            {"value": ["A price cannot drop by more than 100%."]},
+        ),
+    ],
+)
+def test_an_impossible_season_is_refused_with_a_message_staff_understand(
+    staff_client, stocked, changes, errors
+):
+    response = staff_client.post(
+        reverse("admin:inventory_season_add"), season_form(stocked.hotel, **changes)
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == errors
+    assert set(stocked.inventory.values_list("price", flat=True)) == {Decimal("100.00")}
