@@ -5,8 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 from hotel.models import Hotel, RoomType
 
+from .exceptions import InventoryError
 from .models import RoomInventory
-from .services import MAX_EDIT_NIGHTS
+from .services import MAX_EDIT_NIGHTS, inventory_price_check
 
 WEEKDAY_CHOICES = [
     (0, _("Mon")),
@@ -126,3 +127,14 @@ class RoomInventoryForm(forms.ModelForm):
                 % {"sold": sold}
             )
         return total
+
+    def clean_price(self):
+        price = self.cleaned_data["price"]
+        if price is not None:
+            # Here rather than only in inventory_set, which save_model calls
+            # too late to show a refusal on the form.
+            try:
+                inventory_price_check(price=price, currency=self.instance.room_type.hotel.currency)
+            except InventoryError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return price

@@ -302,3 +302,46 @@ def test_an_impossible_season_is_refused_with_a_message_staff_understand(
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == errors
     assert set(stocked.inventory.values_list("price", flat=True)) == {Decimal("100.00")}
+
+
+def test_bulk_edit_refuses_a_price_finer_than_the_hotels_currency(staff_client):
+    # given a yen hotel, whose prices are whole yen (there is no smaller coin)
+    today = date.today()
+    room_type = RoomTypeFactory(
+        hotel=HotelFactory(currency="JPY", timezone="Asia/Tokyo"), base_price=Decimal("12000")
+    )
+    RoomFactory.create_batch(2, room_type=room_type)
+    inventory_generate(room_type=room_type, start=today, end=today + timedelta(days=7))
+
+    # when staff set a price with sen
+    response = _bulk(staff_client, room_type, price="12000.50")
+
+    # then the edit is refused with the reason, and no night is priced so
+    assert response.status_code == 400
+    assert "A price in JPY must be a multiple of 1." in response.content.decode()
+    assert set(room_type.inventory.values_list("price", "price_overridden")) == {
+        (Decimal("12000"), False)
+    }
+
+
+def test_changing_one_night_refuses_a_price_finer_than_the_hotels_currency(staff_client):
+    today = date.today()
+    room_type = RoomTypeFactory(
+        hotel=HotelFactory(currency="JPY", timezone="Asia/Tokyo"), base_price=Decimal("12000")
+    )
+    RoomFactory.create_batch(2, room_type=room_type)
+    inventory_generate(room_type=room_type, start=today, end=today + timedelta(days=1))
+    row = room_type.inventory.get()
+    url = reverse("admin:inventory_roominventory_change", args=[row.pk])
+
+    response = staff_client.post(
+        url, {"total": 2, "price": "12000.50", "min_stay": 1, "max_stay": ""}
+    )
+
+    # a form error on the price, not a red message beside "changed successfully"
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "price": ["A price in JPY must be a multiple of 1."]
+    }
+    row.refresh_from_db()
+    assert (row.price, row.price_overridden) == (Decimal("12000"), False)
