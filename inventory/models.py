@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from hotel.models import Hotel, RoomType
+from hotel.money import minor_unit
 
 
 class RoomInventory(models.Model):
@@ -262,3 +263,21 @@ class OccupancySupplement(models.Model):
 
     def __str__(self) -> str:
         return f"Supplements for {self.room_type}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if not self.room_type_id:
+            return
+        # Added to each night's price as it is: an amount finer than the
+        # currency allows would make a price no guest can pay.
+        currency = self.room_type.hotel.currency
+        unit = minor_unit(currency)
+        errors = {
+            name: _("An amount in %(currency)s must be a multiple of %(unit)s.")
+            % {"currency": currency, "unit": unit}
+            for name in ("extra_adult", "extra_child")
+            if getattr(self, name) is not None and getattr(self, name) % unit
+        }
+        if errors:
+            raise ValidationError(errors)

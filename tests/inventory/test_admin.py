@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from inventory.models import Adjustment, RoomInventory
+from inventory.models import Adjustment, OccupancySupplement, RoomInventory
 from inventory.services import inventory_generate
 from tests.factories import HotelFactory, RoomFactory, RoomInventoryFactory, RoomTypeFactory
 
@@ -345,3 +345,21 @@ def test_changing_one_night_refuses_a_price_finer_than_the_hotels_currency(staff
     }
     row.refresh_from_db()
     assert (row.price, row.price_overridden) == (Decimal("12000"), False)
+
+
+def test_an_occupancy_supplement_finer_than_the_hotels_currency_is_refused(staff_client):
+    # given a yen room type
+    room_type = RoomTypeFactory(hotel=HotelFactory(currency="JPY", timezone="Asia/Tokyo"))
+
+    # when staff give it a supplement of half a yen more than a whole one
+    response = staff_client.post(
+        reverse("admin:inventory_occupancysupplement_add"),
+        {"room_type": room_type.pk, "extra_adult": "1500.50", "extra_child": "800"},
+    )
+
+    # then it is refused on that field, and nothing is saved
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "extra_adult": ["An amount in JPY must be a multiple of 1."]
+    }
+    assert not OccupancySupplement.objects.exists()
