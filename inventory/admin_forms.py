@@ -58,6 +58,15 @@ class BulkEditForm(forms.Form):
     closed_to_departure = forms.ChoiceField(choices=TRI_STATE, required=False)
     stop_sell = forms.ChoiceField(choices=TRI_STATE, required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Offer the chosen hotel's room types only: a chain's every room type
+        # is a list without end, and those of other hotels are refused anyway.
+        hotel = self.data.get("hotel") if self.is_bound else self.initial.get("hotel")
+        if str(hotel or "").isdecimal():
+            field = self.fields["room_types"]
+            field.queryset = field.queryset.filter(hotel_id=int(hotel))
+
     def clean(self):
         cleaned = super().clean()
         hotel, room_types = cleaned.get("hotel"), cleaned.get("room_types")

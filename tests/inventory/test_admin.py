@@ -363,3 +363,28 @@ def test_an_occupancy_supplement_finer_than_the_hotels_currency_is_refused(staff
         "extra_adult": ["An amount in JPY must be a multiple of 1."]
     }
     assert not OccupancySupplement.objects.exists()
+
+
+def test_bulk_edit_offers_only_the_room_types_of_the_chosen_hotel(staff_client, stocked):
+    # given another hotel with its own room types
+    other = RoomTypeFactory(hotel=HotelFactory(), name="Other hotel's room")
+
+    # when staff come to the bulk edit from one hotel's calendar
+    response = staff_client.get(
+        reverse("admin:inventory_roominventory_bulk_edit"), {"hotel": stocked.hotel_id}
+    )
+
+    # then only that hotel's room types are offered to tick
+    assert response.status_code == 200
+    choices = list(response.context["form"].fields["room_types"].queryset)
+    assert choices == [stocked]
+    assert other.name not in response.content.decode()
+
+
+@pytest.mark.parametrize("hotel", ["99999999999999999999", "²", "x"])
+def test_bulk_edit_survives_a_malformed_hotel(staff_client, stocked, hotel):
+    response = staff_client.get(
+        reverse("admin:inventory_roominventory_bulk_edit"), {"hotel": hotel}
+    )
+
+    assert response.status_code == 200
