@@ -167,9 +167,14 @@ class RoomInventoryAdmin(CheckedSelectionMixin, admin.ModelAdmin):
         """Change many nights at once through inventory_set; a refusal writes nothing."""
         if not self.has_change_permission(request):
             raise PermissionDenied
-        initial = {"start": timezone.now().date(), "last": timezone.now().date()}
-        if request.GET.get("hotel"):
-            initial["hotel"] = request.GET["hotel"]
+        hotel_id = request.GET.get("hotel", "")
+        hotel = Hotel.objects.filter(pk=hotel_id).first() if hotel_id.isdecimal() else None
+        # Tonight at the hotel: the server's UTC date is its tomorrow or
+        # yesterday for hours a day, and a stop-sell for tonight must be tonight.
+        today = timezone.localdate(timezone=hotel.tzinfo) if hotel else timezone.localdate()
+        initial = {"start": today, "last": today}
+        if hotel_id:
+            initial["hotel"] = hotel_id
         form = BulkEditForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:

@@ -388,3 +388,18 @@ def test_bulk_edit_survives_a_malformed_hotel(staff_client, stocked, hotel):
     )
 
     assert response.status_code == 200
+
+
+def test_bulk_edit_from_a_hotel_proposes_the_hotels_tonight(staff_client):
+    # given a hotel in Honolulu, where it is still the 15th when UTC is past midnight
+    hotel = HotelFactory(timezone="Pacific/Honolulu")
+    now = datetime(2026, 6, 16, 1, 30, tzinfo=UTC)
+
+    with mock.patch("django.utils.timezone.now", return_value=now):
+        response = staff_client.get(
+            reverse("admin:inventory_roominventory_bulk_edit"), {"hotel": hotel.pk}
+        )
+
+    # then the proposed range is the hotel's tonight, not tomorrow night there
+    form = response.context["form"]
+    assert (form.initial["start"], form.initial["last"]) == (date(2026, 6, 15), date(2026, 6, 15))
