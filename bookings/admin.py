@@ -335,6 +335,8 @@ class BookingAdmin(CheckedSelectionMixin, admin.ModelAdmin):
 
     def today_view(self, request):
         """Arrivals, departures and guests in house at one hotel on one day (its own today)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         hotels = list(
             Hotel.objects.filter(is_active=True).order_by("name").only("pk", "name", "timezone")
         )

@@ -122,10 +122,14 @@ class RoomInventoryAdmin(CheckedSelectionMixin, admin.ModelAdmin):
         """Room types by dates for one hotel: free/total and price, coloured by occupancy."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        hotels = list(Hotel.objects.order_by("name").only("pk", "name", "city", "currency"))
+        hotels = list(
+            Hotel.objects.order_by("name").only("pk", "name", "city", "currency", "timezone")
+        )
         hotel = next((h for h in hotels if str(h.pk) == request.GET.get("hotel")), None)
         hotel = hotel or (hotels[0] if hotels else None)
-        today = timezone.now().date()
+        # The hotel's own today: its nights are dates in its time zone, and
+        # the server's (UTC) date is yesterday or tomorrow there for hours a day.
+        today = timezone.localdate(timezone=hotel.tzinfo) if hotel else timezone.localdate()
         try:
             start = date.fromisoformat(request.GET.get("start", ""))
         except ValueError:
@@ -163,9 +167,14 @@ class RoomInventoryAdmin(CheckedSelectionMixin, admin.ModelAdmin):
         """Change many nights at once through inventory_set; a refusal writes nothing."""
         if not self.has_change_permission(request):
             raise PermissionDenied
-        initial = {"start": timezone.now().date(), "last": timezone.now().date()}
-        if request.GET.get("hotel"):
-            initial["hotel"] = request.GET["hotel"]
+        hotel_id = request.GET.get("hotel", "")
+        hotel = Hotel.objects.filter(pk=hotel_id).first() if hotel_id.isdecimal() else None
+        # Tonight at the hotel: the server's UTC date is its tomorrow or
+        # yesterday for hours a day, and a stop-sell for tonight must be tonight.
+        today = timezone.localdate(timezone=hotel.tzinfo) if hotel else timezone.localdate()
+        initial = {"start": today, "last": today}
+        if hotel_id:
+            initial["hotel"] = hotel_id
         form = BulkEditForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
@@ -203,7 +212,9 @@ class PriceRuleAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     def _span(self, obj) -> tuple[date | None, date | None]:
         start = getattr(obj, "start_date", None)
         end = getattr(obj, "end_date", None)
-        return start, (end + timedelta(days=1)) if end else None
+        # A rule running to the calendar's last day has no day after it: it
+        # reprices to the end of the window, as one without an end does.
+        return start, (end + timedelta(days=1)) if end and end < date.max else None
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):

@@ -5,8 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 from hotel.models import Hotel, RoomType
 
+from .exceptions import InventoryError
 from .models import RoomInventory
-from .services import MAX_EDIT_NIGHTS
+from .services import MAX_EDIT_NIGHTS, inventory_price_check
 
 WEEKDAY_CHOICES = [
     (0, _("Mon")),
@@ -56,6 +57,15 @@ class BulkEditForm(forms.Form):
     closed_to_arrival = forms.ChoiceField(choices=TRI_STATE, required=False)
     closed_to_departure = forms.ChoiceField(choices=TRI_STATE, required=False)
     stop_sell = forms.ChoiceField(choices=TRI_STATE, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Offer the chosen hotel's room types only: a chain's every room type
+        # is a list without end, and those of other hotels are refused anyway.
+        hotel = self.data.get("hotel") if self.is_bound else self.initial.get("hotel")
+        if str(hotel or "").isdecimal():
+            field = self.fields["room_types"]
+            field.queryset = field.queryset.filter(hotel_id=int(hotel))
 
     def clean(self):
         cleaned = super().clean()
@@ -126,3 +136,14 @@ class RoomInventoryForm(forms.ModelForm):
                 % {"sold": sold}
             )
         return total
+
+    def clean_price(self):
+        price = self.cleaned_data["price"]
+        if price is not None:
+            # Here rather than only in inventory_set, which save_model calls
+            # too late to show a refusal on the form.
+            try:
+                inventory_price_check(price=price, currency=self.instance.room_type.hotel.currency)
+            except InventoryError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return price

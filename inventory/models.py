@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from hotel.models import Hotel, RoomType
+from hotel.money import minor_unit
 
 
 class RoomInventory(models.Model):
@@ -121,8 +122,18 @@ class PriceRule(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
+        errors = {}
         if self.room_type_id and self.hotel_id and self.room_type.hotel_id != self.hotel_id:
-            raise ValidationError({"room_type": _("This room type belongs to another hotel.")})
+            errors["room_type"] = _("This room type belongs to another hotel.")
+        # The CHECK constraints hold these too, but their own message names
+        # the constraint, which tells staff nothing.
+        if self.value is not None:
+            if self.adjustment == Adjustment.SET and self.value < 0:
+                errors["value"] = _("A price cannot be negative.")
+            elif self.adjustment == Adjustment.PERCENT and self.value < -100:
+                errors["value"] = _("A price cannot drop by more than 100%.")
+        if errors:
+            raise ValidationError(errors)
 
     def applies_to(self, room_type_id: int) -> bool:
         return self.room_type_id is None or self.room_type_id == room_type_id
@@ -150,6 +161,21 @@ class DateRangeRule(PriceRule):
     class Meta:
         abstract = True
         ordering = ["hotel", "start_date"]
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        try:
+            super().clean()
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors.setdefault("end_date", []).append(
+                _("The last night must not be before the first.")
+            )
+        if errors:
+            raise ValidationError(errors)
 
     def covers(self, night) -> bool:
         return self.start_date <= night <= self.end_date
@@ -237,3 +263,21 @@ class OccupancySupplement(models.Model):
 
     def __str__(self) -> str:
         return f"Supplements for {self.room_type}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if not self.room_type_id:
+            return
+        # Added to each night's price as it is: an amount finer than the
+        # currency allows would make a price no guest can pay.
+        currency = self.room_type.hotel.currency
+        unit = minor_unit(currency)
+        errors = {
+            name: _("An amount in %(currency)s must be a multiple of %(unit)s.")
+            % {"currency": currency, "unit": unit}
+            for name in ("extra_adult", "extra_child")
+            if getattr(self, name) is not None and getattr(self, name) % unit
+        }
+        if errors:
+            raise ValidationError(errors)

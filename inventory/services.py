@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from hotel.models import Hotel, RoomType
+from hotel.money import minor_unit
 
 from .exceptions import InventoryError, SoldOut, StayRestricted
 from .models import RoomInventory
@@ -452,6 +453,20 @@ def _night_list(nights: list[RoomInventory], *, limit: int = 6) -> str:
     return shown
 
 
+def inventory_price_check(*, price, currency: str) -> None:
+    """Refuse a price set by hand that is finer than the currency's smallest amount.
+
+    The rules round their prices the same way (pricing.py), so that every
+    night is sold at an amount a guest can pay: whole yen, cents of a euro.
+    """
+    unit = minor_unit(currency)
+    if Decimal(price) % unit:
+        raise InventoryError(
+            _("A price in %(currency)s must be a multiple of %(unit)s.")
+            % {"currency": currency, "unit": unit}
+        )
+
+
 @transaction.atomic
 def inventory_set(
     *,
@@ -502,6 +517,8 @@ def inventory_set(
         raise InventoryError(_("The maximum stay is at least one night."))
 
     hotel = targets[0].hotel
+    if price is not UNCHANGED:
+        inventory_price_check(price=price, currency=hotel.currency)
     by_id = {rt.pk: rt for rt in targets}
     _generate_for_hotel(hotel_id=hotel.pk, room_types=targets, start=start, end=end)
     rows = [

@@ -264,3 +264,20 @@ def test_change_page_costs_the_same_queries_for_2_and_12_nights(
     with django_assert_num_queries(len(two.captured_queries)):
         url = reverse("admin:bookings_booking_change", args=[long.pk])
         assert staff_client.get(url).status_code == 200
+
+
+def test_today_page_is_refused_to_staff_who_may_not_view_bookings(client, room_type):
+    # given staff who may edit inventory but not see bookings, and a guest arriving today
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="change_roominventory"))
+    client.force_login(user)
+    confirmed(room_type, timezone.localdate())
+
+    # when they open the today page of the hotel
+    response = client.get(reverse("admin:bookings_booking_today"), {"hotel": room_type.hotel_id})
+
+    # then they are refused, and no guest's name is shown
+    assert response.status_code == 403
+    assert "Rui Costa" not in response.content.decode()

@@ -1,11 +1,12 @@
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from inventory.models import Adjustment, RoomInventory
+from inventory.models import Adjustment, OccupancySupplement, RoomInventory
 from inventory.services import inventory_generate
 from tests.factories import HotelFactory, RoomFactory, RoomInventoryFactory, RoomTypeFactory
 
@@ -195,7 +196,7 @@ def test_staff_calendar_at_the_ends_of_the_calendar_shows_today(staff_client, st
     )
 
     assert response.status_code == 200
-    assert response.context["calendar"].days[0] == timezone.now().date()
+    assert response.context["calendar"].days[0] == timezone.localdate(timezone=stocked.hotel.tzinfo)
 
 
 @pytest.mark.parametrize(
@@ -221,3 +222,184 @@ def test_bulk_edit_out_of_range_values_are_form_errors(staff_client, stocked, ch
 
     assert response.status_code == 400
     assert field in response.context["form"].errors
+
+
+def test_staff_calendar_opens_on_the_hotels_today_not_the_servers(staff_client):
+    # given a hotel in Auckland, where it is already tomorrow when UTC is at 23:30
+    hotel = HotelFactory(timezone="Pacific/Auckland")
+    RoomTypeFactory(hotel=hotel)
+    now = datetime(2026, 6, 15, 23, 30, tzinfo=UTC)
+
+    # when staff open its calendar without a start
+    with mock.patch("django.utils.timezone.now", return_value=now):
+        response = staff_client.get(
+            reverse("admin:inventory_roominventory_calendar"), {"hotel": hotel.pk}
+        )
+
+    # then it starts on the hotel's today, and so does its Today link
+    assert response.status_code == 200
+    assert response.context["calendar"].days[0] == date(2026, 6, 16)
+    assert response.context["today"] == date(2026, 6, 16)
+
+
+def season_form(hotel, **changes):
+    today = date.today()
+    return {
+        "hotel": hotel.pk,
+        "room_type": "",
+        "name": "Summer",
+        "adjustment": Adjustment.PERCENT,
+        "value": "50",
+        "priority": 0,
+        "start_date": (today + timedelta(days=5)).isoformat(),
+        "end_date": (today + timedelta(days=6)).isoformat(),
+        **changes,
+    }
+
+
+def test_a_season_ending_on_the_last_day_of_the_calendar_reprices_its_nights(staff_client, stocked):
+    # given a season from a night ahead to the end of time (no end in view)
+    start = date.today() + timedelta(days=5)
+
+    # when staff save it
+    response = staff_client.post(
+        reverse("admin:inventory_season_add"),
+        season_form(stocked.hotel, start_date=start.isoformat(), end_date="9999-12-31"),
+    )
+
+    # then it is saved and prices every night from its start
+    assert response.status_code == 302
+    prices = dict(stocked.inventory.values_list("date", "price"))
+    assert prices[start - timedelta(days=1)] == Decimal("100.00")
+    assert prices[start] == Decimal("150.00")
+    assert prices[date.today() + timedelta(days=29)] == Decimal("150.00")
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        (
+            {"start_date": "2030-07-06", "end_date": "2030-07-05"},
+            {"end_date": ["The last night must not be before the first."]},
+        ),
+        (
+            {"adjustment": Adjustment.SET, "value": "-10"},
+            {"value": ["A price cannot be negative."]},
+        ),
+        (
+            {"adjustment": Adjustment.PERCENT, "value": "-150"},
+            {"value": ["A price cannot drop by more than 100%."]},
+        ),
+    ],
+)
+def test_an_impossible_season_is_refused_with_a_message_staff_understand(
+    staff_client, stocked, changes, errors
+):
+    response = staff_client.post(
+        reverse("admin:inventory_season_add"), season_form(stocked.hotel, **changes)
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == errors
+    assert set(stocked.inventory.values_list("price", flat=True)) == {Decimal("100.00")}
+
+
+def test_bulk_edit_refuses_a_price_finer_than_the_hotels_currency(staff_client):
+    # given a yen hotel, whose prices are whole yen (there is no smaller coin)
+    today = date.today()
+    room_type = RoomTypeFactory(
+        hotel=HotelFactory(currency="JPY", timezone="Asia/Tokyo"), base_price=Decimal("12000")
+    )
+    RoomFactory.create_batch(2, room_type=room_type)
+    inventory_generate(room_type=room_type, start=today, end=today + timedelta(days=7))
+
+    # when staff set a price with sen
+    response = _bulk(staff_client, room_type, price="12000.50")
+
+    # then the edit is refused with the reason, and no night is priced so
+    assert response.status_code == 400
+    assert "A price in JPY must be a multiple of 1." in response.content.decode()
+    assert set(room_type.inventory.values_list("price", "price_overridden")) == {
+        (Decimal("12000"), False)
+    }
+
+
+def test_changing_one_night_refuses_a_price_finer_than_the_hotels_currency(staff_client):
+    today = date.today()
+    room_type = RoomTypeFactory(
+        hotel=HotelFactory(currency="JPY", timezone="Asia/Tokyo"), base_price=Decimal("12000")
+    )
+    RoomFactory.create_batch(2, room_type=room_type)
+    inventory_generate(room_type=room_type, start=today, end=today + timedelta(days=1))
+    row = room_type.inventory.get()
+    url = reverse("admin:inventory_roominventory_change", args=[row.pk])
+
+    response = staff_client.post(
+        url, {"total": 2, "price": "12000.50", "min_stay": 1, "max_stay": ""}
+    )
+
+    # a form error on the price, not a red message beside "changed successfully"
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "price": ["A price in JPY must be a multiple of 1."]
+    }
+    row.refresh_from_db()
+    assert (row.price, row.price_overridden) == (Decimal("12000"), False)
+
+
+def test_an_occupancy_supplement_finer_than_the_hotels_currency_is_refused(staff_client):
+    # given a yen room type
+    room_type = RoomTypeFactory(hotel=HotelFactory(currency="JPY", timezone="Asia/Tokyo"))
+
+    # when staff give it a supplement of half a yen more than a whole one
+    response = staff_client.post(
+        reverse("admin:inventory_occupancysupplement_add"),
+        {"room_type": room_type.pk, "extra_adult": "1500.50", "extra_child": "800"},
+    )
+
+    # then it is refused on that field, and nothing is saved
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "extra_adult": ["An amount in JPY must be a multiple of 1."]
+    }
+    assert not OccupancySupplement.objects.exists()
+
+
+def test_bulk_edit_offers_only_the_room_types_of_the_chosen_hotel(staff_client, stocked):
+    # given another hotel with its own room types
+    other = RoomTypeFactory(hotel=HotelFactory(), name="Other hotel's room")
+
+    # when staff come to the bulk edit from one hotel's calendar
+    response = staff_client.get(
+        reverse("admin:inventory_roominventory_bulk_edit"), {"hotel": stocked.hotel_id}
+    )
+
+    # then only that hotel's room types are offered to tick
+    assert response.status_code == 200
+    choices = list(response.context["form"].fields["room_types"].queryset)
+    assert choices == [stocked]
+    assert other.name not in response.content.decode()
+
+
+@pytest.mark.parametrize("hotel", ["99999999999999999999", "²", "x"])
+def test_bulk_edit_survives_a_malformed_hotel(staff_client, stocked, hotel):
+    response = staff_client.get(
+        reverse("admin:inventory_roominventory_bulk_edit"), {"hotel": hotel}
+    )
+
+    assert response.status_code == 200
+
+
+def test_bulk_edit_from_a_hotel_proposes_the_hotels_tonight(staff_client):
+    # given a hotel in Honolulu, where it is still the 15th when UTC is past midnight
+    hotel = HotelFactory(timezone="Pacific/Honolulu")
+    now = datetime(2026, 6, 16, 1, 30, tzinfo=UTC)
+
+    with mock.patch("django.utils.timezone.now", return_value=now):
+        response = staff_client.get(
+            reverse("admin:inventory_roominventory_bulk_edit"), {"hotel": hotel.pk}
+        )
+
+    # then the proposed range is the hotel's tonight, not tomorrow night there
+    form = response.context["form"]
+    assert (form.initial["start"], form.initial["last"]) == (date(2026, 6, 15), date(2026, 6, 15))
