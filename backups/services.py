@@ -139,8 +139,11 @@ def _backup_create(*, reason: str, progress: Progress, alias: str) -> BackupReco
     final = directory / name
     tmp = directory / f".tmp-{name}"
     try:
+        # Created owner-only before the tool writes to it: pg_dump and SQLite
+        # keep an existing file's mode, where they would create one with the
+        # umask's (world-readable) for the minutes the dump takes.
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         snapshot = engine.dump(target=tmp, progress=progress)
-        tmp.chmod(0o600)
         _fsync(tmp)
         size = tmp.stat().st_size
         if size == 0:

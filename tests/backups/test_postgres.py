@@ -61,6 +61,22 @@ def test_backup_writes_file_and_manifest_atomically(backup_dir, hotel_data):
     assert record.manifest_path.stat().st_mode & 0o777 == 0o600
 
 
+def test_dump_is_never_readable_by_others_while_it_is_being_written(backup_dir):
+    # given a backup directory the operator made with the usual 0755
+    backup_dir.mkdir(mode=0o755, parents=True)
+    modes = set()
+
+    def watch(message: str) -> None:
+        if message.startswith("Dumped "):
+            modes.update(p.stat().st_mode & 0o777 for p in backup_dir.glob(".tmp-*"))
+
+    # when pg_dump writes the guests' data for minutes
+    backup_create(progress=watch)
+
+    # then the partial file was owner-only all along, not just once renamed
+    assert modes == {0o600}
+
+
 def test_backup_reports_progress(backup_dir):
     messages = []
     backup_create(progress=messages.append)
