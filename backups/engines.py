@@ -80,6 +80,9 @@ class Engine:
     def check_restore_tools(self) -> None:
         """Raise BackupError now if a restore could not even start."""
 
+    def check_no_other_sessions(self) -> None:
+        """Raise BackupError if other processes are using the database to be replaced."""
+
 
 def engine_for(*, vendor: str | None = None, alias: str = "default") -> Engine:
     """The engine for ``vendor`` (by default the vendor of the configured database)."""
@@ -339,6 +342,32 @@ class PostgresEngine(Engine):
     def check_restore_tools(self) -> None:
         self._tool("BACKUP_PG_RESTORE")
         self._tool("BACKUP_PSQL")
+
+    def check_no_other_sessions(self) -> None:
+        # An idle session holds no lock for the restore's lock_timeout to trip
+        # on: what its process writes after the safety backup would be in
+        # neither that backup nor the restored database.
+        with self._connect() as conn:
+            rows = conn.execute(
+                """
+                SELECT coalesce(nullif(application_name, ''), usename, '?'),
+                       coalesce(host(client_addr), 'local socket')
+                FROM pg_stat_activity
+                WHERE datname = current_database()
+                  AND backend_type = 'client backend'
+                  AND pid <> pg_backend_pid()
+                  AND application_name <> %s
+                ORDER BY 1, 2
+                """,
+                [self._conninfo()["application_name"]],
+            ).fetchall()
+        if rows:
+            who = ", ".join(sorted({f"{name} from {addr}" for name, addr in rows}))
+            raise BackupError(
+                f"Refusing to restore: {len(rows)} other session(s) connected to "
+                f"{self.database_name} ({who}). Stop the web, worker and beat processes "
+                "first; nothing was changed."
+            )
 
     def restore(self, *, path: Path, progress: Progress = _no_progress) -> None:
         pg_restore = self._tool("BACKUP_PG_RESTORE")

@@ -452,16 +452,16 @@ def _backup_restore(*, backup: BackupRecord, progress: Progress, alias: str) -> 
         raise BackupError(f"Refusing to restore backup #{backup.pk}: {exc.message}") from exc
 
     engine.check_restore_tools()
+    connection = connections[alias]
+    _close_connections(connection)
+    engine.check_no_other_sessions()
     progress("Taking a safety backup of the current database first")
     safety = _backup_create(reason=BackupRecord.Reason.PRE_RESTORE, progress=progress, alias=alias)
     catalogue = list(BackupRecord.objects.values())
 
     # Connections opened before the restore may hold locks or cached state of
     # tables that are about to be replaced.
-    connection = connections[alias]
-    connection.close()
-    if hasattr(connection, "close_pool"):
-        connection.close_pool()
+    _close_connections(connection)
     engine.restore(path=Path(backup.path), progress=progress)
     connection.close()
 
@@ -473,6 +473,12 @@ def _backup_restore(*, backup: BackupRecord, progress: Progress, alias: str) -> 
         f"the safety backup is {safety.file_name}"
     )
     return BackupRecord.objects.get(path=safety.path)
+
+
+def _close_connections(connection) -> None:
+    connection.close()
+    if hasattr(connection, "close_pool"):
+        connection.close_pool()
 
 
 @transaction.atomic

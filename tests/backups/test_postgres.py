@@ -251,6 +251,23 @@ def test_restore_that_fails_midway_leaves_the_database_unchanged(backup_dir, hot
 
 
 @committed
+def test_restore_refuses_while_another_process_is_connected(backup_dir, hotel_data, settings):
+    # given a backup, and a web or worker process still connected (idle, so
+    # it holds no lock that would make the restore wait and fail)
+    record = backup_create()
+    Group.objects.create(name="must survive")
+    engine = PostgresEngine({**settings.DATABASES["default"]})
+    with engine._connect() as web:
+        web.execute("SET application_name = 'gunicorn'")
+        # when
+        with pytest.raises(BackupError, match=r"1 other session.*gunicorn"):
+            backup_restore(backup=record)
+    # then nothing was replaced: what that process writes would be in neither
+    # the safety backup nor the restored database
+    assert Group.objects.filter(name="must survive").exists()
+
+
+@committed
 def test_restoring_an_archive_that_breaks_off_commits_nothing(backup_dir, hotel_data, settings):
     # given an archive cut short (below check_file, straight to the engine)
     record = backup_create()
