@@ -595,7 +595,14 @@ def _prune(
 
 
 def _delete_files(paths: list[Path]) -> None:
+    directory = Path(settings.BACKUP_DIR).resolve()
     for path in paths:
+        # Only what backups wrote: `verify_backup --file` records whatever
+        # path it is given (a copy on a USB stick, or by mistake the live
+        # SQLite database), and the rotation must not delete those.
+        if path.resolve().parent != directory:
+            logger.warning("Not deleting %s: it is outside BACKUP_DIR %s", path, directory)
+            continue
         for candidate in (path, manifest_path_for(path)):
             try:
                 candidate.unlink(missing_ok=True)
