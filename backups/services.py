@@ -386,38 +386,48 @@ def backup_import(*, path: Path) -> BackupRecord:
     """
     path = path.resolve()
     existing = BackupRecord.objects.filter(path=str(path)).first()
-    if existing:
+    # An import refused before its manifest could be read (not there yet,
+    # garbled) is tried again: otherwise it would fail on its empty checksum
+    # forever, however the operator fixed the manifest.
+    if existing and not (existing.reason == BackupRecord.Reason.IMPORTED and not existing.sha256):
         return existing
     try:
         if not path.exists():
             raise VerificationFailed(f"The backup file {path} is missing.")
         manifest = read_manifest(path)
         created_at = datetime.fromisoformat(manifest["created_at"])
-        return BackupRecord.objects.create(
+        record, _created = BackupRecord.objects.update_or_create(
             path=str(path),
-            created_at=created_at,
-            size_bytes=int(manifest["size_bytes"]),
-            sha256=str(manifest["sha256"]),
-            vendor=str(manifest["vendor"]),
-            database_name=str(manifest.get("database", "")),
-            table_counts=dict(manifest["table_counts"]),
-            migrations=dict(manifest["migrations"]),
-            app_version=str(manifest.get("app_version", "")),
-            reason=BackupRecord.Reason.IMPORTED,
-            status=BackupRecord.Status.CREATED,
+            defaults={
+                "created_at": created_at,
+                "size_bytes": int(manifest["size_bytes"]),
+                "sha256": str(manifest["sha256"]),
+                "vendor": str(manifest["vendor"]),
+                "database_name": str(manifest.get("database", "")),
+                "table_counts": dict(manifest["table_counts"]),
+                "migrations": dict(manifest["migrations"]),
+                "app_version": str(manifest.get("app_version", "")),
+                "reason": BackupRecord.Reason.IMPORTED,
+                "status": BackupRecord.Status.CREATED,
+                "error": "",
+            },
         )
+        return record
     except (KeyError, TypeError, ValueError) as exc:
         message = f"The manifest of {path.name} lacks or garbles {exc}."
     except VerificationFailed as exc:
         message = exc.message
-    record = BackupRecord.objects.create(
+    record, _created = BackupRecord.objects.update_or_create(
         path=str(path),
-        created_at=timezone.now(),
-        size_bytes=path.stat().st_size if path.exists() else None,
-        vendor=engine_for().vendor,
-        reason=BackupRecord.Reason.IMPORTED,
-        status=BackupRecord.Status.FAILED,
-        error=message,
+        defaults={
+            "created_at": timezone.now(),
+            "size_bytes": path.stat().st_size if path.exists() else None,
+            "sha256": "",
+            "vendor": engine_for().vendor,
+            "reason": BackupRecord.Reason.IMPORTED,
+            "status": BackupRecord.Status.FAILED,
+            "error": message,
+        },
     )
     raise VerificationFailed(message, record_id=record.pk)
 

@@ -100,6 +100,28 @@ def test_verify_file_registers_and_verifies_a_copied_backup(backup_dir, tmp_path
     assert "verified" in output
 
 
+def test_verify_file_registers_a_copy_once_its_manifest_has_been_copied_too(backup_dir, tmp_path):
+    # given a backup brought to a new machine, the .json forgotten at first
+    run("backup")
+    original = BackupRecord.objects.get()
+    copy_dir = tmp_path / "copied"
+    copy_dir.mkdir()
+    copy = copy_dir / Path(original.path).name
+    copy.write_bytes(Path(original.path).read_bytes())
+    with pytest.raises(CommandError, match="has no manifest"):
+        run("verify_backup", "--file", str(copy))
+
+    # when the operator copies the manifest and runs the command again
+    (copy_dir / original.manifest_path.name).write_bytes(original.manifest_path.read_bytes())
+    output = run("verify_backup", "--file", str(copy))
+
+    # then the copy is registered from its manifest and verified
+    imported = BackupRecord.objects.get(path=str(copy))
+    assert imported.status == BackupRecord.Status.VERIFIED, imported.error
+    assert imported.sha256 == original.sha256
+    assert "verified" in output
+
+
 def test_restore_refuses_without_yes(backup_dir):
     run("backup")
     record = BackupRecord.objects.get()
