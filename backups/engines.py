@@ -19,7 +19,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -408,6 +407,7 @@ class PostgresEngine(Engine):
             "--file=-",
         ]
         pg_restore_args = [pg_restore, "--no-owner", "--no-privileges", "--file=-", str(path)]
+        killed_writer = False
         with tempfile.TemporaryFile() as reader_err, tempfile.TemporaryFile() as writer_err:
             writer = subprocess.Popen(  # noqa: S603
                 psql_args,
@@ -432,6 +432,7 @@ class PostgresEngine(Engine):
                 if reader.returncode != 0 and writer.poll() is None:
                     # The server rolls back a transaction whose client vanished.
                     writer.kill()
+                    killed_writer = True
                 else:
                     with contextlib.suppress(BrokenPipeError):
                         writer.stdin.close()
@@ -446,8 +447,9 @@ class PostgresEngine(Engine):
             writer_message = _tail(writer_err.read().decode(errors="replace"))
             reader_message = _tail(reader_err.read().decode(errors="replace"))
         # psql first: when it stops on an error, pg_restore dies of a broken
-        # pipe, which says nothing about the archive.
-        if writer.returncode not in (0, -signal.SIGKILL):
+        # pipe, which says nothing about the archive. Killed by anyone but us
+        # (the OOM killer), psql never committed, though pg_restore succeeded.
+        if writer.returncode != 0 and not killed_writer:
             raise BackupError(
                 "The restore failed and was rolled back; the database is unchanged: "
                 f"{writer_message}"

@@ -268,6 +268,24 @@ def test_restore_refuses_while_another_process_is_connected(backup_dir, hotel_da
 
 
 @committed
+def test_restore_whose_psql_is_killed_fails_instead_of_reporting_success(
+    backup_dir, hotel_data, settings, tmp_path
+):
+    # given a psql that the OOM killer (or a kill -9) stops at the end of its input
+    record = backup_create()
+    Group.objects.create(name="must survive")
+    psql = tmp_path / "psql"
+    psql.write_text("#!/bin/sh\ncat > /dev/null\nkill -9 $$\n")
+    psql.chmod(0o755)
+    settings.BACKUP_PSQL = str(psql)
+
+    # when / then the operator is told the restore did not happen
+    with pytest.raises(BackupError, match="rolled back; the database is unchanged"):
+        backup_restore(backup=record)
+    assert Group.objects.filter(name="must survive").exists()
+
+
+@committed
 def test_restoring_an_archive_that_breaks_off_commits_nothing(backup_dir, hotel_data, settings):
     # given an archive cut short (below check_file, straight to the engine)
     record = backup_create()
