@@ -19,7 +19,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -79,6 +78,9 @@ class Engine:
 
     def check_restore_tools(self) -> None:
         """Raise BackupError now if a restore could not even start."""
+
+    def check_no_other_sessions(self) -> None:
+        """Raise BackupError if other processes are using the database to be replaced."""
 
 
 def engine_for(*, vendor: str | None = None, alias: str = "default") -> Engine:
@@ -340,6 +342,32 @@ class PostgresEngine(Engine):
         self._tool("BACKUP_PG_RESTORE")
         self._tool("BACKUP_PSQL")
 
+    def check_no_other_sessions(self) -> None:
+        # An idle session holds no lock for the restore's lock_timeout to trip
+        # on: what its process writes after the safety backup would be in
+        # neither that backup nor the restored database.
+        with self._connect() as conn:
+            rows = conn.execute(
+                """
+                SELECT coalesce(nullif(application_name, ''), usename, '?'),
+                       coalesce(host(client_addr), 'local socket')
+                FROM pg_stat_activity
+                WHERE datname = current_database()
+                  AND backend_type = 'client backend'
+                  AND pid <> pg_backend_pid()
+                  AND application_name <> %s
+                ORDER BY 1, 2
+                """,
+                [self._conninfo()["application_name"]],
+            ).fetchall()
+        if rows:
+            who = ", ".join(sorted({f"{name} from {addr}" for name, addr in rows}))
+            raise BackupError(
+                f"Refusing to restore: {len(rows)} other session(s) connected to "
+                f"{self.database_name} ({who}). Stop the web, worker and beat processes "
+                "first; nothing was changed."
+            )
+
     def restore(self, *, path: Path, progress: Progress = _no_progress) -> None:
         pg_restore = self._tool("BACKUP_PG_RESTORE")
         psql = self._tool("BACKUP_PSQL")
@@ -379,6 +407,7 @@ class PostgresEngine(Engine):
             "--file=-",
         ]
         pg_restore_args = [pg_restore, "--no-owner", "--no-privileges", "--file=-", str(path)]
+        killed_writer = False
         with tempfile.TemporaryFile() as reader_err, tempfile.TemporaryFile() as writer_err:
             writer = subprocess.Popen(  # noqa: S603
                 psql_args,
@@ -403,6 +432,7 @@ class PostgresEngine(Engine):
                 if reader.returncode != 0 and writer.poll() is None:
                     # The server rolls back a transaction whose client vanished.
                     writer.kill()
+                    killed_writer = True
                 else:
                     with contextlib.suppress(BrokenPipeError):
                         writer.stdin.close()
@@ -417,8 +447,9 @@ class PostgresEngine(Engine):
             writer_message = _tail(writer_err.read().decode(errors="replace"))
             reader_message = _tail(reader_err.read().decode(errors="replace"))
         # psql first: when it stops on an error, pg_restore dies of a broken
-        # pipe, which says nothing about the archive.
-        if writer.returncode not in (0, -signal.SIGKILL):
+        # pipe, which says nothing about the archive. Killed by anyone but us
+        # (the OOM killer), psql never committed, though pg_restore succeeded.
+        if writer.returncode != 0 and not killed_writer:
             raise BackupError(
                 "The restore failed and was rolled back; the database is unchanged: "
                 f"{writer_message}"

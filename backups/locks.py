@@ -58,7 +58,8 @@ def _advisory_lock(engine: PostgresEngine, *, exclusive: bool, what: str) -> Ite
 @contextmanager
 def _file_lock(*, exclusive: bool, what: str) -> Iterator[None]:
     directory = Path(settings.BACKUP_DIR)
-    directory.mkdir(parents=True, exist_ok=True)
+    # Made here first on the embedded default: owner only, like _backup_dir.
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     with (directory / ".lock").open("a") as handle:
         mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
         try:

@@ -139,8 +139,11 @@ def _backup_create(*, reason: str, progress: Progress, alias: str) -> BackupReco
     final = directory / name
     tmp = directory / f".tmp-{name}"
     try:
+        # Created owner-only before the tool writes to it: pg_dump and SQLite
+        # keep an existing file's mode, where they would create one with the
+        # umask's (world-readable) for the minutes the dump takes.
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         snapshot = engine.dump(target=tmp, progress=progress)
-        tmp.chmod(0o600)
         _fsync(tmp)
         size = tmp.stat().st_size
         if size == 0:
@@ -383,38 +386,48 @@ def backup_import(*, path: Path) -> BackupRecord:
     """
     path = path.resolve()
     existing = BackupRecord.objects.filter(path=str(path)).first()
-    if existing:
+    # An import refused before its manifest could be read (not there yet,
+    # garbled) is tried again: otherwise it would fail on its empty checksum
+    # forever, however the operator fixed the manifest.
+    if existing and not (existing.reason == BackupRecord.Reason.IMPORTED and not existing.sha256):
         return existing
     try:
         if not path.exists():
             raise VerificationFailed(f"The backup file {path} is missing.")
         manifest = read_manifest(path)
         created_at = datetime.fromisoformat(manifest["created_at"])
-        return BackupRecord.objects.create(
+        record, _created = BackupRecord.objects.update_or_create(
             path=str(path),
-            created_at=created_at,
-            size_bytes=int(manifest["size_bytes"]),
-            sha256=str(manifest["sha256"]),
-            vendor=str(manifest["vendor"]),
-            database_name=str(manifest.get("database", "")),
-            table_counts=dict(manifest["table_counts"]),
-            migrations=dict(manifest["migrations"]),
-            app_version=str(manifest.get("app_version", "")),
-            reason=BackupRecord.Reason.IMPORTED,
-            status=BackupRecord.Status.CREATED,
+            defaults={
+                "created_at": created_at,
+                "size_bytes": int(manifest["size_bytes"]),
+                "sha256": str(manifest["sha256"]),
+                "vendor": str(manifest["vendor"]),
+                "database_name": str(manifest.get("database", "")),
+                "table_counts": dict(manifest["table_counts"]),
+                "migrations": dict(manifest["migrations"]),
+                "app_version": str(manifest.get("app_version", "")),
+                "reason": BackupRecord.Reason.IMPORTED,
+                "status": BackupRecord.Status.CREATED,
+                "error": "",
+            },
         )
+        return record
     except (KeyError, TypeError, ValueError) as exc:
         message = f"The manifest of {path.name} lacks or garbles {exc}."
     except VerificationFailed as exc:
         message = exc.message
-    record = BackupRecord.objects.create(
+    record, _created = BackupRecord.objects.update_or_create(
         path=str(path),
-        created_at=timezone.now(),
-        size_bytes=path.stat().st_size if path.exists() else None,
-        vendor=engine_for().vendor,
-        reason=BackupRecord.Reason.IMPORTED,
-        status=BackupRecord.Status.FAILED,
-        error=message,
+        defaults={
+            "created_at": timezone.now(),
+            "size_bytes": path.stat().st_size if path.exists() else None,
+            "sha256": "",
+            "vendor": engine_for().vendor,
+            "reason": BackupRecord.Reason.IMPORTED,
+            "status": BackupRecord.Status.FAILED,
+            "error": message,
+        },
     )
     raise VerificationFailed(message, record_id=record.pk)
 
@@ -449,16 +462,16 @@ def _backup_restore(*, backup: BackupRecord, progress: Progress, alias: str) -> 
         raise BackupError(f"Refusing to restore backup #{backup.pk}: {exc.message}") from exc
 
     engine.check_restore_tools()
+    connection = connections[alias]
+    _close_connections(connection)
+    engine.check_no_other_sessions()
     progress("Taking a safety backup of the current database first")
     safety = _backup_create(reason=BackupRecord.Reason.PRE_RESTORE, progress=progress, alias=alias)
     catalogue = list(BackupRecord.objects.values())
 
     # Connections opened before the restore may hold locks or cached state of
     # tables that are about to be replaced.
-    connection = connections[alias]
-    connection.close()
-    if hasattr(connection, "close_pool"):
-        connection.close_pool()
+    _close_connections(connection)
     engine.restore(path=Path(backup.path), progress=progress)
     connection.close()
 
@@ -470,6 +483,12 @@ def _backup_restore(*, backup: BackupRecord, progress: Progress, alias: str) -> 
         f"the safety backup is {safety.file_name}"
     )
     return BackupRecord.objects.get(path=safety.path)
+
+
+def _close_connections(connection) -> None:
+    connection.close()
+    if hasattr(connection, "close_pool"):
+        connection.close_pool()
 
 
 @transaction.atomic
@@ -586,7 +605,14 @@ def _prune(
 
 
 def _delete_files(paths: list[Path]) -> None:
+    directory = Path(settings.BACKUP_DIR).resolve()
     for path in paths:
+        # Only what backups wrote: `verify_backup --file` records whatever
+        # path it is given (a copy on a USB stick, or by mistake the live
+        # SQLite database), and the rotation must not delete those.
+        if path.resolve().parent != directory:
+            logger.warning("Not deleting %s: it is outside BACKUP_DIR %s", path, directory)
+            continue
         for candidate in (path, manifest_path_for(path)):
             try:
                 candidate.unlink(missing_ok=True)

@@ -1,13 +1,16 @@
 """The management commands: exit codes and messages an operator can act on."""
 
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from backups.models import BackupRecord
+from backups.services import backups_prune
 
 from .conftest import truncate
 
@@ -62,6 +65,25 @@ def test_verify_file_refuses_a_foreign_file_with_a_failed_record(tmp_path, backu
     assert record.reason == BackupRecord.Reason.IMPORTED
 
 
+def test_prune_never_deletes_a_file_it_was_only_asked_to_verify(
+    tmp_path, backup_dir, django_capture_on_commit_callbacks
+):
+    # given the operator pointed verify_backup at the wrong file: the live
+    # SQLite database of the embedded default, which is not a backup
+    live = tmp_path / "db.sqlite3"
+    live.write_bytes(b"SQLite format 3\x00" + b"\0" * 100)
+    with pytest.raises(CommandError, match="not a backup made by this application"):
+        run("verify_backup", "--file", str(live))
+
+    # when the failed record ages out of the rotation
+    with django_capture_on_commit_callbacks(execute=True):
+        result = backups_prune(now=timezone.now() + timedelta(days=30))
+
+    # then its record goes, and the file, which no backup wrote, stays
+    assert [r.path for r in result.deleted] == [str(live)]
+    assert live.exists()
+
+
 def test_verify_file_registers_and_verifies_a_copied_backup(backup_dir, tmp_path):
     run("backup")
     original = BackupRecord.objects.get()
@@ -75,6 +97,28 @@ def test_verify_file_registers_and_verifies_a_copied_backup(backup_dir, tmp_path
     imported = BackupRecord.objects.exclude(pk=original.pk).get()
     assert imported.status == BackupRecord.Status.VERIFIED
     assert imported.table_counts == original.table_counts
+    assert "verified" in output
+
+
+def test_verify_file_registers_a_copy_once_its_manifest_has_been_copied_too(backup_dir, tmp_path):
+    # given a backup brought to a new machine, the .json forgotten at first
+    run("backup")
+    original = BackupRecord.objects.get()
+    copy_dir = tmp_path / "copied"
+    copy_dir.mkdir()
+    copy = copy_dir / Path(original.path).name
+    copy.write_bytes(Path(original.path).read_bytes())
+    with pytest.raises(CommandError, match="has no manifest"):
+        run("verify_backup", "--file", str(copy))
+
+    # when the operator copies the manifest and runs the command again
+    (copy_dir / original.manifest_path.name).write_bytes(original.manifest_path.read_bytes())
+    output = run("verify_backup", "--file", str(copy))
+
+    # then the copy is registered from its manifest and verified
+    imported = BackupRecord.objects.get(path=str(copy))
+    assert imported.status == BackupRecord.Status.VERIFIED, imported.error
+    assert imported.sha256 == original.sha256
     assert "verified" in output
 
 

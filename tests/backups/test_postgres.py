@@ -61,6 +61,22 @@ def test_backup_writes_file_and_manifest_atomically(backup_dir, hotel_data):
     assert record.manifest_path.stat().st_mode & 0o777 == 0o600
 
 
+def test_dump_is_never_readable_by_others_while_it_is_being_written(backup_dir):
+    # given a backup directory the operator made with the usual 0755
+    backup_dir.mkdir(mode=0o755, parents=True)
+    modes = set()
+
+    def watch(message: str) -> None:
+        if message.startswith("Dumped "):
+            modes.update(p.stat().st_mode & 0o777 for p in backup_dir.glob(".tmp-*"))
+
+    # when pg_dump writes the guests' data for minutes
+    backup_create(progress=watch)
+
+    # then the partial file was owner-only all along, not just once renamed
+    assert modes == {0o600}
+
+
 def test_backup_reports_progress(backup_dir):
     messages = []
     backup_create(progress=messages.append)
@@ -232,6 +248,41 @@ def test_restore_that_fails_midway_leaves_the_database_unchanged(backup_dir, hot
     # then nothing was replaced
     assert Group.objects.filter(name="must survive").exists()
     assert Hotel.objects.count() == 2
+
+
+@committed
+def test_restore_refuses_while_another_process_is_connected(backup_dir, hotel_data, settings):
+    # given a backup, and a web or worker process still connected (idle, so
+    # it holds no lock that would make the restore wait and fail)
+    record = backup_create()
+    Group.objects.create(name="must survive")
+    engine = PostgresEngine({**settings.DATABASES["default"]})
+    with engine._connect() as web:
+        web.execute("SET application_name = 'gunicorn'")
+        # when
+        with pytest.raises(BackupError, match=r"1 other session.*gunicorn"):
+            backup_restore(backup=record)
+    # then nothing was replaced: what that process writes would be in neither
+    # the safety backup nor the restored database
+    assert Group.objects.filter(name="must survive").exists()
+
+
+@committed
+def test_restore_whose_psql_is_killed_fails_instead_of_reporting_success(
+    backup_dir, hotel_data, settings, tmp_path
+):
+    # given a psql that the OOM killer (or a kill -9) stops at the end of its input
+    record = backup_create()
+    Group.objects.create(name="must survive")
+    psql = tmp_path / "psql"
+    psql.write_text("#!/bin/sh\ncat > /dev/null\nkill -9 $$\n")
+    psql.chmod(0o755)
+    settings.BACKUP_PSQL = str(psql)
+
+    # when / then the operator is told the restore did not happen
+    with pytest.raises(BackupError, match="rolled back; the database is unchanged"):
+        backup_restore(backup=record)
+    assert Group.objects.filter(name="must survive").exists()
 
 
 @committed

@@ -152,6 +152,18 @@ def test_embedded_backup_verify_detect_and_restore(embedded):
     assert "failed" in result.stdout
 
 
+def test_embedded_backup_directory_is_owner_only(embedded):
+    manage, tmp_path = embedded
+
+    result = manage("backup")
+
+    assert result.returncode == 0, result.stderr
+    # the backups hold every guest's name, email and phone
+    assert (tmp_path / "backups").stat().st_mode & 0o777 == 0o700
+    backup = next((tmp_path / "backups").glob("*.sqlite3"))
+    assert backup.stat().st_mode & 0o777 == 0o600
+
+
 def test_embedded_backup_before_migrate_backs_up_only_when_migrations_are_pending(embedded):
     manage, tmp_path = embedded
 
