@@ -14,3 +14,8 @@ def minor_unit(currency: str) -> Decimal:
     the money columns keep.
     """
     return max(Decimal(1).scaleb(-get_currency_precision(currency)), CENT)
+
+
+def is_payable(amount: Decimal, currency: str) -> bool:
+    """Whether ``amount`` is a whole number of ``currency``'s smallest unit (no half yen)."""
+    return not Decimal(amount) % minor_unit(currency)

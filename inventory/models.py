@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from hotel.models import Hotel, RoomType
-from hotel.money import minor_unit
+from hotel.money import is_payable, minor_unit
 
 
 class RoomInventory(models.Model):
@@ -272,12 +272,11 @@ class OccupancySupplement(models.Model):
         # Added to each night's price as it is: an amount finer than the
         # currency allows would make a price no guest can pay.
         currency = self.room_type.hotel.currency
-        unit = minor_unit(currency)
         errors = {
             name: _("An amount in %(currency)s must be a multiple of %(unit)s.")
-            % {"currency": currency, "unit": unit}
+            % {"currency": currency, "unit": minor_unit(currency)}
             for name in ("extra_adult", "extra_child")
-            if getattr(self, name) is not None and getattr(self, name) % unit
+            if getattr(self, name) is not None and not is_payable(getattr(self, name), currency)
         }
         if errors:
             raise ValidationError(errors)

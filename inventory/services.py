@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from hotel.models import Hotel, RoomType
-from hotel.money import minor_unit
+from hotel.money import is_payable, minor_unit
 
 from .exceptions import InventoryError, SoldOut, StayRestricted
 from .models import RoomInventory
@@ -459,11 +459,10 @@ def inventory_price_check(*, price, currency: str) -> None:
     The rules round their prices the same way (pricing.py), so that every
     night is sold at an amount a guest can pay: whole yen, cents of a euro.
     """
-    unit = minor_unit(currency)
-    if Decimal(price) % unit:
+    if not is_payable(price, currency):
         raise InventoryError(
             _("A price in %(currency)s must be a multiple of %(unit)s.")
-            % {"currency": currency, "unit": unit}
+            % {"currency": currency, "unit": minor_unit(currency)}
         )
 
 

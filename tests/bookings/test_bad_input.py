@@ -75,6 +75,12 @@ def test_a_reference_with_a_nul_byte_is_a_bad_request(client, room_type, arrival
     assert BookingEvent.objects.count() == 1
 
 
+def test_a_reference_longer_than_any_is_no_booking(client):
+    response = client.get(reverse("bookings:detail", args=["A" * 5000]))
+
+    assert response.status_code == 404
+
+
 # --- My bookings --------------------------------------------------------------------
 
 

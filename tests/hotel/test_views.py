@@ -170,6 +170,19 @@ def _stay(days_ahead=10, nights=2):
     return check_in, check_in + timedelta(days=nights)
 
 
+def _hotel_on_sale_for_a_stay():
+    """A hotel of one room type with 3 rooms at 120.00 on both nights of ``_stay()``."""
+    from tests.factories import RoomInventoryFactory
+
+    hotel = _hotel_with_rooms(1)
+    room_type = hotel.room_types.get()
+    check_in, check_out = _stay()
+    for night in (check_in, check_in + timedelta(days=1)):
+        RoomInventoryFactory(room_type=room_type, date=night, total=3, price="120.00")
+    stay = {"check_in": check_in.isoformat(), "check_out": check_out.isoformat(), "adults": 2}
+    return hotel, room_type, (check_in, check_out), stay
+
+
 def test_hotel_page_with_dates_prices_the_stay_and_offers_to_book(client):
     from tests.factories import RoomInventoryFactory
 
@@ -244,14 +257,8 @@ def test_hotel_page_with_dates_gives_every_form_a_fresh_key_and_shows_a_hold_onc
     import re
 
     from bookings.services import booking_hold
-    from tests.factories import RoomInventoryFactory
 
-    hotel = _hotel_with_rooms(1)
-    room_type = hotel.room_types.get()
-    check_in, check_out = _stay()
-    for night in (check_in, check_in + timedelta(days=1)):
-        RoomInventoryFactory(room_type=room_type, date=night, total=3, price="120.00")
-    stay = {"check_in": check_in.isoformat(), "check_out": check_out.isoformat(), "adults": 2}
+    hotel, room_type, (check_in, check_out), stay = _hotel_on_sale_for_a_stay()
     pages = [client.get(hotel.get_absolute_url(), stay).content.decode() for _ in range(2)]
 
     # the third page is served from memory and costs no query
@@ -317,15 +324,8 @@ def test_hotel_page_options_rendered_by_another_process_carry_an_idempotency_key
 ):
     import re
 
-    from tests.factories import RoomInventoryFactory
-
     # given a hotel page whose room options one process rendered and shared through Redis
-    hotel = _hotel_with_rooms(1)
-    room_type = hotel.room_types.get()
-    check_in, check_out = _stay()
-    for night in (check_in, check_in + timedelta(days=1)):
-        RoomInventoryFactory(room_type=room_type, date=night, total=3, price="120.00")
-    stay = {"check_in": check_in.isoformat(), "check_out": check_out.isoformat(), "adults": 2}
+    hotel, _room_type, _dates, stay = _hotel_on_sale_for_a_stay()
     client.get(hotel.get_absolute_url(), stay)
 
     # when another process serves the same page from Redis

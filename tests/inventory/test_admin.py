@@ -304,14 +304,20 @@ def test_an_impossible_season_is_refused_with_a_message_staff_understand(
     assert set(stocked.inventory.values_list("price", flat=True)) == {Decimal("100.00")}
 
 
-def test_bulk_edit_refuses_a_price_finer_than_the_hotels_currency(staff_client):
-    # given a yen hotel, whose prices are whole yen (there is no smaller coin)
+def _yen_room_type_on_sale(*, nights: int):
+    """A yen hotel's room type of 12,000 JPY a night, two rooms, nights from today."""
     today = date.today()
     room_type = RoomTypeFactory(
         hotel=HotelFactory(currency="JPY", timezone="Asia/Tokyo"), base_price=Decimal("12000")
     )
     RoomFactory.create_batch(2, room_type=room_type)
-    inventory_generate(room_type=room_type, start=today, end=today + timedelta(days=7))
+    inventory_generate(room_type=room_type, start=today, end=today + timedelta(days=nights))
+    return room_type
+
+
+def test_bulk_edit_refuses_a_price_finer_than_the_hotels_currency(staff_client):
+    # given a yen hotel, whose prices are whole yen (there is no smaller coin)
+    room_type = _yen_room_type_on_sale(nights=7)
 
     # when staff set a price with sen
     response = _bulk(staff_client, room_type, price="12000.50")
@@ -325,12 +331,7 @@ def test_bulk_edit_refuses_a_price_finer_than_the_hotels_currency(staff_client):
 
 
 def test_changing_one_night_refuses_a_price_finer_than_the_hotels_currency(staff_client):
-    today = date.today()
-    room_type = RoomTypeFactory(
-        hotel=HotelFactory(currency="JPY", timezone="Asia/Tokyo"), base_price=Decimal("12000")
-    )
-    RoomFactory.create_batch(2, room_type=room_type)
-    inventory_generate(room_type=room_type, start=today, end=today + timedelta(days=1))
+    room_type = _yen_room_type_on_sale(nights=1)
     row = room_type.inventory.get()
     url = reverse("admin:inventory_roominventory_change", args=[row.pk])
 
