@@ -1,9 +1,10 @@
 import secrets
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext_lazy as _
 
 from hotel.models import Hotel, Room, RoomType
@@ -16,6 +17,36 @@ REFERENCE_LENGTH = 10
 def new_reference() -> str:
     """A reference nobody can guess: 10 characters of 31, about 49 bits from `secrets`."""
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+_REFERENCE_CHARACTERS = frozenset(REFERENCE_ALPHABET)
+_PLACEHOLDER = "-reference-"
+
+
+@lru_cache(maxsize=16)
+def _detail_path_around(script_prefix: str, urlconf: str | None) -> tuple[str, str]:
+    """What comes before and after the reference in a booking page's path.
+
+    Keyed by what ``reverse`` reads besides its arguments: the script prefix
+    the server is mounted under and the request's URLconf.
+    """
+    path = reverse("bookings:detail", kwargs={"reference": _PLACEHOLDER}, urlconf=urlconf)
+    before, _, after = path.partition(_PLACEHOLDER)
+    return before, after
+
+
+def booking_path(reference: str) -> str:
+    """The booking page's path, as ``reverse`` gives it, for lists that link every row.
+
+    ``reverse`` costs about 30 µs a call, 7% of "My bookings" with its ten
+    links. A reference drawn from REFERENCE_ALPHABET needs no quoting, so
+    it goes between the parts of a path reversed once; any other string
+    goes through ``reverse``.
+    """
+    if _REFERENCE_CHARACTERS.issuperset(reference):
+        before, after = _detail_path_around(get_script_prefix(), get_urlconf())
+        return f"{before}{reference}{after}"
+    return reverse("bookings:detail", kwargs={"reference": reference})
 
 
 class Booking(models.Model):
@@ -129,7 +160,7 @@ class Booking(models.Model):
         return f"{self.reference} ({self.get_status_display()})"
 
     def get_absolute_url(self) -> str:
-        return reverse("bookings:detail", kwargs={"reference": self.reference})
+        return booking_path(self.reference)
 
     def get_status_display(self) -> str:
         # Django's generated method hashes every lazy label of the choices (a
