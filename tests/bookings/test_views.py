@@ -5,6 +5,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from bookings.links import booking_signed_path, booking_token
 from bookings.models import Booking
@@ -365,6 +366,12 @@ def test_my_bookings_lists_upcoming_and_past_in_three_queries(
         today + timedelta(days=i + 1) for i in range(10, 15)
     ]
     assert past.context["page"].paginator.count == 3
+    row = upcoming.content.decode().split("<tbody>")[1].split("</tr>")[0]
+    assert escape(room_type.hotel.name) in row
+    assert escape(room_type.hotel.city) in row
+    assert escape(room_type.name) in row
+    first = upcoming.context["page"].object_list[0]
+    assert f'href="{reverse("bookings:detail", args=[first.reference])}"' in row
 
 
 def test_my_bookings_shows_each_status_by_its_label(client, room_type, guest):
