@@ -21,7 +21,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(success_url=reverse_lazy("password_reset_done")),
+        views.PasswordResetView.as_view(success_url=reverse_lazy("password_reset_done")),
         name="password_reset",
     ),
     path(

@@ -1,10 +1,12 @@
-"""What django-axes counts a failed login under: the username and the client's address.
+"""Account abuse: what django-axes counts a failed login under, and the password reset cap.
 
-settings.AXES_USERNAME_CALLABLE and settings.AXES_CLIENT_IP_CALLABLE.
+settings.AXES_USERNAME_CALLABLE and settings.AXES_CLIENT_IP_CALLABLE, and
+``password_reset_limited`` for the reset view.
 """
 
 from axes.conf import settings
 from axes.models import AccessAttempt
+from django_ratelimit.core import is_ratelimited
 
 USERNAME_MAX_LENGTH = AccessAttempt._meta.get_field("username").max_length
 
@@ -44,3 +46,28 @@ def axes_client_ip(request) -> str | None:
         return remote_addr
     addresses = [address.strip() for address in forwarded.split(",")]
     return addresses[-min(proxies, len(addresses))] or remote_addr
+
+
+def password_reset_limited(request, *, email: str) -> bool:
+    """Whether a reset request is over the cap for its address or for its client.
+
+    Counts the request under both, whether or not an account has the
+    address: the answer then says nothing about who has an account. The
+    address is compared without case, as the reset form matches accounts.
+    Caps are PASSWORD_RESET_RATE_PER_EMAIL and PASSWORD_RESET_RATE_PER_CLIENT.
+    """
+    over_for_email = is_ratelimited(
+        request,
+        group="password-reset:email",
+        key=lambda _group, _request: email.strip().casefold(),
+        rate=settings.PASSWORD_RESET_RATE_PER_EMAIL,
+        increment=True,
+    )
+    over_for_client = is_ratelimited(
+        request,
+        group="password-reset:client",
+        key=lambda _group, request: axes_client_ip(request) or "",
+        rate=settings.PASSWORD_RESET_RATE_PER_CLIENT,
+        increment=True,
+    )
+    return over_for_email or over_for_client

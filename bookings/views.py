@@ -33,6 +33,7 @@ from .exceptions import (
 )
 from .forms import CancelForm, ConfirmForm, GuestDetailsForm, HoldForm, SignUpForm
 from .links import booking_signed_path, booking_token, reference_from_token
+from .login_throttle import password_reset_limited
 from .models import Booking
 from .policy import cancellation_fee, free_until, policy_summary
 from .services import (
@@ -434,6 +435,27 @@ def signup(request):
     return render(
         request, "registration/signup.html", {"form": form, "next": request.GET.get("next", "")}
     )
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's, with a cap on the emails one address or one client can ask for.
+
+    Every request mails the address typed in, so without a cap anyone could
+    flood a guest's inbox from the hotel's domain. Over the cap, nothing is
+    sent and the form says so (429).
+    """
+
+    def form_valid(self, form):
+        if password_reset_limited(self.request, email=form.cleaned_data["email"]):
+            form.add_error(
+                None,
+                _(
+                    "Too many reset links were asked for this address or from this "
+                    "connection. Please check your inbox, or try again in an hour."
+                ),
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().form_valid(form)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_guid",
     "axes",
+    "django_ratelimit",
     "hotel",
     "inventory",
     "bookings",
@@ -159,6 +160,9 @@ else:
             "LOCATION": "hotel-default",
         }
     }
+    # django-ratelimit wants a cache every process shares; the embedded
+    # default is one runserver process, whose own counters are all there are.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
@@ -279,6 +283,15 @@ AXES_USERNAME_CALLABLE = "bookings.login_throttle.axes_username"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
 # The address counted: REMOTE_ADDR, or behind that many proxies the one they forward.
 AXES_CLIENT_IP_CALLABLE = "bookings.login_throttle.axes_client_ip"
+
+# Password reset emails: each request mails whatever address is typed in, so
+# requests are capped per address and per client (django-ratelimit, counting
+# in the cache; "3/h" is three an hour). A Redis outage lets requests through:
+# a guest locked out of their account matters more than a flood while it lasts.
+PASSWORD_RESET_RATE_PER_EMAIL = env("PASSWORD_RESET_RATE_PER_EMAIL", default="3/h")
+PASSWORD_RESET_RATE_PER_CLIENT = env("PASSWORD_RESET_RATE_PER_CLIENT", default="10/h")
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = True
 
 # --- Internationalisation ---------------------------------------------------
 

@@ -1,16 +1,65 @@
-"""Account pages: the site's own templates, not the admin's."""
+"""Password reset emails are capped per address and per client, and never reveal accounts."""
 
 import pytest
 from django.core import mail
 from django.urls import reverse
 
+from tests.caching.test_failopen import redis_down  # noqa: F401  (fixture)
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
+REFUSED = "Too many reset links were asked for"
+
 
 def ask(client, email, *, address="203.0.113.7"):
     return client.post(reverse("password_reset"), {"email": email}, REMOTE_ADDR=address)
+
+
+@pytest.fixture
+def caps(settings):
+    settings.PASSWORD_RESET_RATE_PER_EMAIL = "3/h"
+    settings.PASSWORD_RESET_RATE_PER_CLIENT = "10/h"
+
+
+def test_an_address_gets_three_links_an_hour_then_a_clear_refusal(client, caps):
+    guest = UserFactory(email="ana@example.com")
+    asked = ("ana@example.com", "ANA@example.com ", "ana@example.com") * 2
+    answers = [ask(client, email) for email in asked]
+
+    assert [a.status_code for a in answers] == [302, 302, 302, 429, 429, 429]
+    assert REFUSED in answers[3].content.decode()
+    assert len(mail.outbox) == 3
+    assert {m.to[0] for m in mail.outbox} == {guest.email}
+
+
+def test_the_cap_is_the_same_for_an_address_without_an_account(client, caps):
+    UserFactory(email="ana@example.com")
+    known = [ask(client, "ana@example.com", address="198.51.100.1").status_code for _ in range(4)]
+    unknown = [
+        ask(client, "nobody@example.com", address="198.51.100.2").status_code for _ in range(4)
+    ]
+
+    assert known == unknown == [302, 302, 302, 429]
+
+
+def test_one_client_cannot_mail_many_addresses(client, caps):
+    users = [UserFactory(email=f"guest{i}@example.com") for i in range(11)]
+    statuses = [ask(client, user.email).status_code for user in users]
+
+    assert statuses == [302] * 10 + [429]
+    assert len(mail.outbox) == 10
+    # another connection is not held back by this one
+    assert ask(client, users[-1].email, address="192.0.2.50").status_code == 302
+    assert len(mail.outbox) == 11
+
+
+def test_with_redis_down_reset_links_are_still_sent(client, caps, redis_down):  # noqa: F811
+    UserFactory(email="ana@example.com")
+    statuses = [ask(client, "ana@example.com").status_code for _ in range(5)]
+
+    assert statuses == [302] * 5
+    assert len(mail.outbox) == 5
 
 
 def test_account_pages_and_the_reset_email_are_the_sites_own_not_the_admins(client):
