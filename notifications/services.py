@@ -498,7 +498,7 @@ def notification_deliver(*, notification_id: int) -> str:
     notification = _claim(notification_id)
     if notification is None:
         return SKIPPED
-    withdrawn = _reminder_withdrawn(notification)
+    withdrawn = _withdrawn(notification)
     if withdrawn:
         logger.info("Notification %s cancelled: %s", notification.pk, withdrawn)
         _finish(notification, status=Status.CANCELLED, last_error=withdrawn)
@@ -534,6 +534,32 @@ def notification_deliver(*, notification_id: int) -> str:
     return SENT
 
 
+def _withdrawn(notification: Notification) -> str:
+    """Why a guest's booking message must not go out now, or "" when it still should."""
+    if notification.kind == Kind.BOOKING_CONFIRMED:
+        return _confirmation_withdrawn(notification)
+    if notification.kind == Kind.ARRIVAL_REMINDER:
+        return _reminder_withdrawn(notification)
+    return ""
+
+
+def _confirmation_withdrawn(notification: Notification) -> str:
+    """Why a confirmation must not go out now: the booking was cancelled since.
+
+    A confirmation held up (SMTP retries, workers down) can come due after
+    the guest cancelled, and "your booking is confirmed" after "your booking
+    is cancelled" would leave them unsure which holds. The cancellation
+    email, with the same reference, is the last word.
+    """
+    booking = notification.booking
+    if booking is not None and booking.status == booking.Status.CANCELLED:
+        return (
+            f"Booking {booking.reference} has been cancelled; its confirmation is not sent "
+            "(the cancellation email tells the guest)."
+        )
+    return ""
+
+
 def _reminder_withdrawn(notification: Notification) -> str:
     """Why a pre-arrival reminder must not go out now, or "" when it still should.
 
@@ -542,8 +568,6 @@ def _reminder_withdrawn(notification: Notification) -> str:
     guest has arrived, been marked a no-show or left: "your stay is coming up"
     would then be wrong, so it is checked against the booking as it stands.
     """
-    if notification.kind != Kind.ARRIVAL_REMINDER:
-        return ""
     booking = notification.booking
     if booking is None:
         return "The booking no longer exists; the reminder is not sent."
@@ -675,7 +699,7 @@ def notification_resend(
         )
     # Refused here rather than queued and cancelled at delivery, so staff
     # resending a batch see which reminders did not go out, and why.
-    withdrawn = _reminder_withdrawn(original)
+    withdrawn = _withdrawn(original)
     if withdrawn:
         raise NotificationError(f"Notification {original.pk} is not resent: {withdrawn}")
     [resent] = _enqueue_many(

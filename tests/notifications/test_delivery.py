@@ -432,3 +432,41 @@ def test_overdue_reminder_still_goes_out_on_the_arrival_day():
     reminder.refresh_from_db()
     assert reminder.status == Status.SENT
     assert len(mail.outbox) == 1
+
+
+# --- Confirmations at delivery ------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_confirmation_held_up_until_after_the_cancellation_is_not_sent():
+    # given: the confirmation is still queued (its first attempt failed, or
+    # workers were down) when the guest cancels
+    booking = booking_arriving(10)
+    confirmation = notify_booking_event(booking=booking, event="confirmed")[0]
+    Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CANCELLED)
+    booking.refresh_from_db()
+    notify_booking_event(booking=booking, event="cancelled")
+
+    # when: the sweeper sends what is due
+    notifications_sweep()
+
+    # then: the guest reads only that the booking is cancelled; staff see why
+    confirmation.refresh_from_db()
+    assert len(mail.outbox) == 1
+    assert "cancelled" in mail.outbox[0].subject.lower()
+    assert confirmation.status == Status.CANCELLED
+    assert "has been cancelled; its confirmation is not sent" in confirmation.last_error
+
+
+@pytest.mark.django_db
+def test_a_cancelled_bookings_confirmation_is_not_resent():
+    booking = booking_arriving(10)
+    confirmation = notify_booking_event(booking=booking, event="confirmed")[0]
+    notifications_sweep()
+    confirmation.refresh_from_db()
+    assert confirmation.status == Status.SENT
+    Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CANCELLED)
+
+    with pytest.raises(NotificationError, match="has been cancelled"):
+        notification_resend(notification=confirmation)
+    assert Notification.objects.filter(resent_from=confirmation).count() == 0
