@@ -144,13 +144,17 @@ def _mark_down(what: str) -> None:
 
 
 def _version_seed() -> int:
-    """The first version of a namespace: milliseconds since the epoch.
+    """The first version of a namespace: microseconds since the epoch.
 
     If Redis loses a version key (eviction, restart, FLUSHDB) it is seeded
     again with a larger number than any version handed out before, so values
-    cached under an old version can never become current again.
+    cached under an old version can never become current again. A bump adds
+    one and takes a round trip to Redis, far longer than a microsecond, so
+    this holds even for a key lost moments after it was first seeded; with
+    milliseconds, a key seeded, read, lost and seeded again within one
+    millisecond came back with its old version.
     """
-    return time.time_ns() // 1_000_000
+    return time.time_ns() // 1_000
 
 
 def _in_write_transaction() -> bool:
