@@ -51,6 +51,38 @@ def _lock_key(namespace, parts) -> str:
     return "lock:" + make_key(namespace, namespace_versions(namespace), parts)
 
 
+def test_a_miss_under_the_stampede_lock_takes_two_round_trips(round_trips, loader):
+    _warm("hotel:1")
+    round_trips.clear()
+
+    value = cached("hotel:1", ["page"], loader)
+
+    assert value == {"call": 1}
+    assert len(round_trips) == 2, _names(round_trips)
+    assert cache.get(make_key("hotel:1", namespace_version("hotel:1"), ["page"])) == value
+    assert cache.get(_lock_key("hotel:1", ["page"])) is None
+
+
+def test_a_miss_under_several_namespaces_takes_two_round_trips(round_trips, loader):
+    namespaces = ["hotel:1", "hotel:1:week:1", "hotel:1:week:2"]
+    _warm(namespaces)
+    round_trips.clear()
+
+    value = cached(namespaces, ["page"], loader)
+
+    assert len(round_trips) == 2, _names(round_trips)
+    assert cache.get(make_key(namespaces, namespace_versions(namespaces), ["page"])) == value
+
+
+def test_a_miss_without_the_lock_takes_two_round_trips(round_trips, loader):
+    _warm("availability:hotel:1")
+    round_trips.clear()
+
+    cached("availability:hotel:1", ["nights"], loader, lock=False)
+
+    assert len(round_trips) == 2, _names(round_trips)
+
+
 def test_a_miss_without_the_lock_loads_holding_none():
     _warm("availability:hotel:1")
     lock_key = _lock_key("availability:hotel:1", ["nights"])
