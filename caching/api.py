@@ -14,7 +14,10 @@ Reads go through two tiers: a bounded LRU in this process (caching.local),
 then the Django cache (Redis through django-redis). The process trusts a
 namespace version it read from Redis for at most CACHE_VERSION_CHECK_INTERVAL
 (0.5 s by default), so once a write's invalidation has run, every process
-serves the new value within that interval.
+serves the new value within that interval. A miss in both tiers costs two
+round trips to Redis, each a Lua script: one reads the value or takes the
+stampede lock, the other stores the value if the versions are unchanged and
+releases the lock.
 
 Correctness rests on three rules:
 
@@ -51,6 +54,7 @@ from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.db import transaction
 from django.dispatch import receiver
+from redis.commands.core import Script
 from redis.exceptions import RedisError, ResponseError
 
 from . import conf, local, log, stats
@@ -144,13 +148,17 @@ def _mark_down(what: str) -> None:
 
 
 def _version_seed() -> int:
-    """The first version of a namespace: milliseconds since the epoch.
+    """The first version of a namespace: microseconds since the epoch.
 
     If Redis loses a version key (eviction, restart, FLUSHDB) it is seeded
     again with a larger number than any version handed out before, so values
-    cached under an old version can never become current again.
+    cached under an old version can never become current again. A bump adds
+    one and takes a round trip to Redis, far longer than a microsecond, so
+    this holds even for a key lost moments after it was first seeded; with
+    milliseconds, a key seeded, read, lost and seeded again within one
+    millisecond came back with its old version.
     """
-    return time.time_ns() // 1_000_000
+    return time.time_ns() // 1_000
 
 
 def _in_write_transaction() -> bool:
@@ -426,8 +434,8 @@ def cached(
     counted in the statistics under the first. ``ttl`` (seconds) defaults to
     CACHE_DEFAULT_TTL. The value must pickle.
     ``lock=False`` skips the stampede lock across processes: for a loader as
-    cheap as the lock's three round trips to Redis (one indexed query),
-    letting concurrent misses each run it costs less than making them wait.
+    cheap as one poll of the lock (one indexed query), letting concurrent
+    misses each run it costs less than making them wait.
     Never call this on a booking path: those read the database.
     """
     if ttl is None:
@@ -474,65 +482,254 @@ def _local_namespace(namespace: str | tuple[str, ...]) -> str:
 
 
 def _read_shared(namespace, version, slot, key, loader, ttl, *, lock=True):
-    value = cache.get(key, MISSING)
+    """Serve the value from Redis, or load it and store it there.
+
+    With the stampede lock, one process loads a missing value while the
+    others wait for it (``_wait_for_holder``). On Redis a miss costs two
+    round trips: reading the value takes the lock when there is none, and
+    storing it releases the lock.
+    """
     counted = namespace if isinstance(namespace, str) else namespace[0]
+    token = uuid.uuid4().hex if lock and conf.get("CACHE_STAMPEDE_LOCK") else None
+    value, held_by_another = _get_or_lock(key, token)
     if value is not MISSING:
         stats.record(counted, "shared", "hit")
         local_tier.set(_local_namespace(namespace), slot, version, value, ttl)
         return value
     stats.record(counted, "shared", "miss")
-    if lock and conf.get("CACHE_STAMPEDE_LOCK"):
-        return _load_under_lock(namespace, version, slot, key, loader, ttl)
+    if held_by_another:
+        return _wait_for_holder(namespace, version, slot, key, loader, ttl)
+    try:
+        value = loader()
+        _store(namespace, version, slot, key, value, ttl, token=token)
+    except BaseException:
+        if token is not None:
+            _release(key, token)
+        raise
+    return value
+
+
+def _wait_for_holder(namespace, version, slot, key, loader, ttl):
+    """Wait, briefly, for the process that holds the lock to store the value.
+
+    Fails open: if the holder takes longer than the lock's lifetime, or gives
+    up without storing a value, or Redis does not answer, the waiter loads the
+    value itself.
+    """
+    lock_key = _lock_key(key)
+    deadline = local.clock() + conf.get("CACHE_STAMPEDE_LOCK_TIMEOUT")
+    pause = 0.005
+    while local.clock() < deadline:
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+        found = cache.get_many([key, lock_key])
+        if key in found:
+            value = found[key]
+            local_tier.set(_local_namespace(namespace), slot, version, value, ttl)
+            return value
+        if lock_key not in found:
+            break
     value = loader()
     _store(namespace, version, slot, key, value, ttl)
     return value
 
 
-def _load_under_lock(namespace, version, slot, key, loader, ttl):
-    """Let one process load a missing value while the others wait for it, briefly.
+def _lock_key(key: str) -> str:
+    return _LOCK_PREFIX + key
 
-    The lock is a key with a short TTL taken with ADD. It fails open: if Redis
-    does not answer, or the holder takes longer than the lock's lifetime, or
-    it gives up without storing a value, the waiter loads the value itself.
+
+def _get_or_lock(key: str, token: str | None) -> tuple[Any, bool]:
+    """The shared value (MISSING if none), and whether another caller holds the lock to load it.
+
+    On a miss the lock is taken with ``token`` if it is free; without a token
+    the value is only read. A Redis that does not answer reads as a miss that
+    nobody holds: the caller loads the value itself.
     """
-    lock_key = _LOCK_PREFIX + key
-    lifetime = conf.get("CACHE_STAMPEDE_LOCK_TIMEOUT")
-    token = uuid.uuid4().hex
-    if cache.add(lock_key, token, timeout=lifetime) is False:
-        deadline = local.clock() + lifetime
-        pause = 0.005
-        while local.clock() < deadline:
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
-            found = cache.get_many([key, lock_key])
-            if key in found:
-                value = found[key]
-                local_tier.set(_local_namespace(namespace), slot, version, value, ttl)
-                return value
-            if lock_key not in found:
-                break
-        value = loader()
-        _store(namespace, version, slot, key, value, ttl)
-        return value
-    try:
-        value = loader()
-        _store(namespace, version, slot, key, value, ttl)
-        return value
-    finally:
-        # Only the holder deletes the lock; if it expired and another process
-        # took it, that one's token is there and stays.
-        if cache.get(lock_key) == token:
-            cache.delete(lock_key)
+    return _on_redis(
+        lambda client: _get_or_lock_scripted(client, key, token),
+        lambda: _get_or_lock_portable(key, token),
+        failed=(MISSING, False),
+        what="cannot read a cached value",
+    )
 
 
-def _store(namespace, version, slot, key, value, ttl) -> None:
-    # The version is read again from Redis, not from this process's table:
-    # if an invalidation ran while the loader did, the value may predate the
-    # write, so it is returned to this caller but stored nowhere.
-    if _redis_versions(namespace) != version:
+def _store(namespace, version, slot, key, value, ttl, *, token: str | None = None) -> None:
+    """Store a loaded value if its namespaces are still at ``version``; release the lock.
+
+    The version is compared with Redis's, not this process's table: if an
+    invalidation ran while the loader did, the value may predate the write,
+    so it is returned to its caller but stored nowhere. The lock is deleted
+    only while it still holds ``token``: once it expired, another process
+    may have taken it.
+    """
+    if not backend_available():
+        # Redis failed during this read: store nothing; the lock expires.
         return
-    cache.set(key, value, timeout=ttl)
-    local_tier.set(_local_namespace(namespace), slot, version, value, ttl)
+    stored = _on_redis(
+        lambda client: _store_scripted(client, namespace, version, key, value, ttl, token),
+        lambda: _store_portable(namespace, version, key, value, ttl, token),
+        failed=False,
+        what="cannot store a cached value",
+    )
+    if stored:
+        local_tier.set(_local_namespace(namespace), slot, version, value, ttl)
+
+
+def _release(key: str, token: str) -> None:
+    """Delete the lock on ``key`` if ``token`` still holds it."""
+    if not backend_available():
+        return
+    _on_redis(
+        lambda client: _release_scripted(client, key, token),
+        lambda: _release_portable(key, token),
+        failed=None,
+        what="cannot release a stampede lock",
+    )
+
+
+def _on_redis(scripted, portable, *, failed, what: str):
+    """Run ``scripted(client)`` on Redis, or ``portable()`` on another cache backend.
+
+    As in ``_bump_all``, a ResponseError (a key holding something unexpected)
+    falls back to ``portable``, through django-redis; any other Redis error
+    marks Redis down and answers ``failed``, so that the read fails open.
+    """
+    client = _redis_client()
+    if client is None:
+        return portable()
+    try:
+        return scripted(client)
+    except ResponseError:
+        return portable()
+    except (RedisError, OSError) as exc:
+        _mark_down(f"{what}: {exc.__class__.__name__}")
+        return failed
+
+
+# --- The miss path on Redis: one round trip each ----------------------------
+#
+# Keys are the cache's own (``cache.make_key``) and values are encoded by the
+# django-redis client itself, so a value stored here is read by ``cache.get``
+# and the other way round. The scripts are sent by their SHA1 (EVALSHA), and
+# once in full to a Redis that does not know them yet.
+
+# The value (KEYS[1]) if there is one: {1, value}. Else the lock (KEYS[2])
+# with the token ARGV[1] for ARGV[2] ms if it is free: {0, 1}; {0, 0} if
+# another caller holds it.
+_GET_OR_LOCK_SCRIPT = Script(
+    None,
+    b"""
+local value = redis.call('GET', KEYS[1])
+if value then
+  return {1, value}
+end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {0, 1}
+end
+return {0, 0}
+""",
+)
+
+# Sets the value KEYS[1] to ARGV[1] for ARGV[2] ms if every version key
+# KEYS[3..] still holds the version ARGV[4..] read before loading; then
+# deletes the lock KEYS[2] if it holds the token ARGV[3] ('' for none).
+# Answers 1 if the versions were unchanged.
+_STORE_SCRIPT = Script(
+    None,
+    b"""
+local current = true
+for i = 3, #KEYS do
+  if redis.call('GET', KEYS[i]) ~= ARGV[i + 1] then
+    current = false
+    break
+  end
+end
+if current and tonumber(ARGV[2]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then
+  redis.call('DEL', KEYS[2])
+end
+if current then
+  return 1
+end
+return 0
+""",
+)
+
+# Deletes the lock KEYS[1] if it holds the token ARGV[1].
+_RELEASE_SCRIPT = Script(
+    None,
+    b"""
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+""",
+)
+
+
+def _get_or_lock_scripted(client, key: str, token: str | None) -> tuple[Any, bool]:
+    if token is None:
+        raw = client.get(cache.make_key(key))
+        return (MISSING if raw is None else cache.client.decode(raw)), False
+    lifetime_ms = max(1, int(conf.get("CACHE_STAMPEDE_LOCK_TIMEOUT") * 1000))
+    hit, reply = _GET_OR_LOCK_SCRIPT(
+        keys=[cache.make_key(key), cache.make_key(_lock_key(key))],
+        args=[cache.client.encode(token), lifetime_ms],
+        client=client,
+    )
+    if hit:
+        return cache.client.decode(reply), False
+    return MISSING, not reply
+
+
+def _store_scripted(client, namespace, version, key, value, ttl, token) -> bool:
+    if isinstance(namespace, str):
+        namespace, version = (namespace,), (version,)
+    keys = [cache.make_key(key), cache.make_key(_lock_key(key))]
+    keys += [cache.make_key(_version_key(ns)) for ns in namespace]
+    args = [
+        cache.client.encode(value),
+        int(ttl * 1000),
+        b"" if token is None else cache.client.encode(token),
+        *version,
+    ]
+    return bool(_STORE_SCRIPT(keys=keys, args=args, client=client))
+
+
+def _release_scripted(client, key: str, token: str) -> None:
+    keys = [cache.make_key(_lock_key(key))]
+    _RELEASE_SCRIPT(keys=keys, args=[cache.client.encode(token)], client=client)
+
+
+# --- The miss path on another backend, or after a ResponseError -------------
+
+
+def _get_or_lock_portable(key: str, token: str | None) -> tuple[Any, bool]:
+    value = cache.get(key, MISSING)
+    if value is not MISSING or token is None:
+        return value, False
+    lifetime = conf.get("CACHE_STAMPEDE_LOCK_TIMEOUT")
+    # django-redis answers None, not False, when it swallowed an error: then
+    # nobody is known to hold the lock and the caller loads.
+    return MISSING, cache.add(_lock_key(key), token, timeout=lifetime) is False
+
+
+def _store_portable(namespace, version, key, value, ttl, token) -> bool:
+    try:
+        if _redis_versions(namespace) != version:
+            return False
+        cache.set(key, value, timeout=ttl)
+        return True
+    finally:
+        if token is not None:
+            _release_portable(key, token)
+
+
+def _release_portable(key: str, token: str) -> None:
+    if cache.get(_lock_key(key)) == token:
+        cache.delete(_lock_key(key))
 
 
 def _call_key_part(value: Any) -> Any:

@@ -1,3 +1,6 @@
+import time
+from types import SimpleNamespace
+
 import pytest
 from django.core.cache import cache
 from django.db import transaction
@@ -176,6 +179,20 @@ def test_a_lost_version_key_never_brings_old_values_back(clock, loader):
 
     assert namespace_version("hotel:1") > old_version
     assert value == {"call": 2}
+
+
+def test_a_version_key_lost_within_a_millisecond_of_its_seed_is_seeded_above_it(
+    monkeypatch, loader
+):
+    now = [1_800_000_000_000_000_000]
+    monkeypatch.setattr(api, "time", SimpleNamespace(time_ns=lambda: now[0], sleep=time.sleep))
+    cached("hotel:1", ["page"], loader)
+    old_version = api._read_version("hotel:1")
+    cache.delete("nsv:hotel:1")
+
+    now[0] += 500_000  # half a millisecond later
+
+    assert api._read_version("hotel:1") > old_version
 
 
 @pytest.mark.django_db
