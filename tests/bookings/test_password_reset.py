@@ -78,3 +78,19 @@ def test_account_pages_and_the_reset_email_are_the_sites_own_not_the_admins(clie
     [email] = mail.outbox
     assert email.subject == "Reset your password for Hotel bookings"
     assert "Someone (we hope you) asked to reset the password" in email.body
+
+
+def test_one_client_cannot_mail_many_addresses_from_many_addresses_of_its_ipv6_network(
+    client, caps
+):
+    # One IPv6 host is handed a whole /64 and may send from any address in it.
+    users = [UserFactory(email=f"guest{i}@example.com") for i in range(11)]
+    statuses = [
+        ask(client, user.email, address=f"2001:db8:5:7::{i + 1:x}").status_code
+        for i, user in enumerate(users)
+    ]
+
+    assert statuses == [302] * 10 + [429]
+    assert len(mail.outbox) == 10
+    # another network is not held back by this one
+    assert ask(client, users[-1].email, address="2001:db8:5:8::1").status_code == 302
