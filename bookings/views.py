@@ -433,7 +433,7 @@ def signup(request):
             return HttpResponseRedirect(next_url)
         return redirect("hotel:home")
     return render(
-        request, "registration/signup.html", {"form": form, "next": request.GET.get("next", "")}
+        request, "accounts/signup.html", {"form": form, "next": request.GET.get("next", "")}
     )
 
 
