@@ -128,3 +128,19 @@ def test_the_queued_reset_mails_the_accounts_with_the_address_and_nobody_else(cl
     assert email.to == [guest.email]
     assert email.subject == "Reset your password for Hotel bookings"
     assert "http://testserver/accounts/password/reset/" in email.body
+
+
+def test_with_the_broker_down_the_reset_link_is_sent_from_the_request(client, caps, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from bookings import tasks
+
+    def broker_down(**kwargs):
+        raise OperationalError("Error 111 connecting to the broker")
+
+    monkeypatch.setattr(tasks.send_password_reset_task, "delay", broker_down)
+    guest = UserFactory(email="ana@example.com")
+
+    assert ask(client, "ana@example.com").status_code == 302
+    [email] = mail.outbox
+    assert email.to == [guest.email]
