@@ -4,6 +4,8 @@ settings.AXES_USERNAME_CALLABLE and settings.AXES_CLIENT_IP_CALLABLE, and
 ``password_reset_limited`` for the reset view.
 """
 
+import ipaddress
+
 from axes.conf import settings
 from axes.models import AccessAttempt
 from django_ratelimit.core import is_ratelimited
@@ -66,8 +68,27 @@ def password_reset_limited(request, *, email: str) -> bool:
     over_for_client = is_ratelimited(
         request,
         group="password-reset:client",
-        key=lambda _group, request: axes_client_ip(request) or "",
+        key=lambda _group, request: _client_network(request),
         rate=settings.PASSWORD_RESET_RATE_PER_CLIENT,
         increment=True,
     )
     return over_for_email or over_for_client
+
+
+def _client_network(request) -> str:
+    """What the per-client reset cap counts under: the client's address, or its IPv6 /64.
+
+    An IPv6 host is given a whole /64 and can send from any address in it, so
+    counting full addresses would let one client past the cap at will. An
+    IPv4 address mapped into IPv6 counts as that IPv4 address.
+    """
+    address = axes_client_ip(request) or ""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network((ip, 64), strict=False))
+    return str(ip)

@@ -1,5 +1,6 @@
 import secrets
 from functools import lru_cache
+from types import ModuleType
 
 from django.conf import settings
 from django.db import models
@@ -24,11 +25,11 @@ _PLACEHOLDER = "-reference-"
 
 
 @lru_cache(maxsize=16)
-def _detail_path_around(script_prefix: str, urlconf: str | None) -> tuple[str, str]:
+def _detail_path_around(script_prefix: str, urlconf: str | ModuleType) -> tuple[str, str]:
     """What comes before and after the reference in a booking page's path.
 
     Keyed by what ``reverse`` reads besides its arguments: the script prefix
-    the server is mounted under and the request's URLconf.
+    the server is mounted under and the URLconf it resolves with.
     """
     path = reverse("bookings:detail", kwargs={"reference": _PLACEHOLDER}, urlconf=urlconf)
     before, _, after = path.partition(_PLACEHOLDER)
@@ -43,8 +44,12 @@ def booking_path(reference: str) -> str:
     it goes between the parts of a path reversed once; any other string
     goes through ``reverse``.
     """
-    if _REFERENCE_CHARACTERS.issuperset(reference):
-        before, after = _detail_path_around(get_script_prefix(), get_urlconf())
+    # An empty reference matches no booking path: reverse() raises for it.
+    if reference and _REFERENCE_CHARACTERS.issuperset(reference):
+        # Outside a request get_urlconf() is None and reverse() falls back to
+        # ROOT_URLCONF as it is now, so the key must name that one.
+        urlconf = get_urlconf() or settings.ROOT_URLCONF
+        before, after = _detail_path_around(get_script_prefix(), urlconf)
         return f"{before}{reference}{after}"
     return reverse("bookings:detail", kwargs={"reference": reference})
 

@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.contrib.auth.forms import PasswordResetForm
 
 from .services import booking_expire_holds
 
@@ -7,3 +8,27 @@ from .services import booking_expire_holds
 def expire_holds_task(limit: int = 500) -> int:
     """Give lapsed holds' nights back; safe to run twice or on several workers at once."""
     return booking_expire_holds(limit=limit)
+
+
+@shared_task(name="bookings.send_password_reset", acks_late=True, ignore_result=True)
+def send_password_reset_task(
+    *,
+    email: str,
+    domain: str,
+    use_https: bool,
+    subject_template_name: str,
+    email_template_name: str,
+) -> None:
+    """Mail a reset link to each account with this address; to nobody for an unknown one.
+
+    Queued by PasswordResetView for every address asked for, so that the
+    request does the same work whether or not an account has it.
+    """
+    form = PasswordResetForm({"email": email})
+    if form.is_valid():
+        form.save(
+            domain_override=domain,
+            use_https=use_https,
+            subject_template_name=subject_template_name,
+            email_template_name=email_template_name,
+        )

@@ -6,6 +6,7 @@ the signed link from the confirmation email. Anyone else gets a 404, the
 same answer as for a reference that does not exist.
 """
 
+import logging
 from urllib.parse import urlencode
 
 from axes.utils import reset as axes_reset
@@ -22,8 +23,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
+from kombu.exceptions import OperationalError as KombuOperationalError
 
-from . import selectors
+from . import selectors, tasks
 from .exceptions import (
     BookingError,
     FeeChanged,
@@ -46,6 +48,8 @@ from .services import (
     booking_update_details,
     stay_has_ended,
 )
+
+logger = logging.getLogger(__name__)
 
 SESSION_KEY = "booking_references"
 SESSION_MAX = 20
@@ -433,20 +437,26 @@ def signup(request):
             return HttpResponseRedirect(next_url)
         return redirect("hotel:home")
     return render(
-        request, "registration/signup.html", {"form": form, "next": request.GET.get("next", "")}
+        request, "accounts/signup.html", {"form": form, "next": request.GET.get("next", "")}
     )
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    """Django's, with a cap on the emails one address or one client can ask for.
+    """Django's, with a cap on the emails one address or one client can ask for, sent by a worker.
 
     Every request mails the address typed in, so without a cap anyone could
     flood a guest's inbox from the hotel's domain. Over the cap, nothing is
     sent and the form says so (429).
+
+    Django sends the email in the request, and only to an address with an
+    account, so a known address answered later by the mail server's time: the
+    same page for both still told them apart. A worker sends it instead, and
+    is given every address, known or not.
     """
 
     def form_valid(self, form):
-        if password_reset_limited(self.request, email=form.cleaned_data["email"]):
+        email = form.cleaned_data["email"]
+        if password_reset_limited(self.request, email=email):
             form.add_error(
                 None,
                 _(
@@ -455,7 +465,20 @@ class PasswordResetView(auth_views.PasswordResetView):
                 ),
             )
             return self.render_to_response(self.get_context_data(form=form), status=429)
-        return super().form_valid(form)
+        try:
+            tasks.send_password_reset_task.delay(
+                email=email,
+                domain=self.request.get_host(),
+                use_https=self.request.is_secure(),
+                subject_template_name=self.subject_template_name,
+                email_template_name=self.email_template_name,
+            )
+        except KombuOperationalError:
+            # The broker is down: a guest locked out of their account matters
+            # more than the timing, while the outage lasts.
+            logger.warning("Could not queue a password reset email; sending it now.")
+            return super().form_valid(form)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -522,7 +522,11 @@ def _wait_for_holder(namespace, version, slot, key, loader, ttl):
     while local.clock() < deadline:
         time.sleep(pause)
         pause = min(pause * 2, 0.05)
-        found = cache.get_many([key, lock_key])
+        try:
+            found = cache.get_many([key, lock_key])
+        except Exception as exc:  # unpickling raises whatever the pickle names
+            _unreadable(key, exc)
+            break
         if key in found:
             value = found[key]
             local_tier.set(_local_namespace(namespace), slot, version, value, ttl)
@@ -672,7 +676,7 @@ return 0
 def _get_or_lock_scripted(client, key: str, token: str | None) -> tuple[Any, bool]:
     if token is None:
         raw = client.get(cache.make_key(key))
-        return (MISSING if raw is None else cache.client.decode(raw)), False
+        return (MISSING if raw is None else _decode(key, raw)), False
     lifetime_ms = max(1, int(conf.get("CACHE_STAMPEDE_LOCK_TIMEOUT") * 1000))
     hit, reply = _GET_OR_LOCK_SCRIPT(
         keys=[cache.make_key(key), cache.make_key(_lock_key(key))],
@@ -680,8 +684,31 @@ def _get_or_lock_scripted(client, key: str, token: str | None) -> tuple[Any, boo
         client=client,
     )
     if hit:
-        return cache.client.decode(reply), False
+        # Unreadable, it is loaded again without the lock (the script took
+        # none, having found a value) and overwritten.
+        return _decode(key, reply), False
     return MISSING, not reply
+
+
+def _decode(key: str, raw: bytes) -> Any:
+    """The value django-redis encoded as ``raw``, or MISSING if this release cannot read it."""
+    try:
+        return cache.client.decode(raw)
+    except Exception as exc:  # unpickling raises whatever the pickle names
+        _unreadable(key, exc)
+        return MISSING
+
+
+def _unreadable(key: str, exc: Exception) -> None:
+    # A value pickled by another release (a class renamed or moved) or
+    # damaged: served as a miss it is loaded and stored again; raised, it
+    # would fail every page that reads it until its TTL ran out.
+    log.warning(
+        "Cached value %s cannot be read (%s: %s); loading it again",
+        key,
+        exc.__class__.__name__,
+        exc,
+    )
 
 
 def _store_scripted(client, namespace, version, key, value, ttl, token) -> bool:
@@ -707,7 +734,11 @@ def _release_scripted(client, key: str, token: str) -> None:
 
 
 def _get_or_lock_portable(key: str, token: str | None) -> tuple[Any, bool]:
-    value = cache.get(key, MISSING)
+    try:
+        value = cache.get(key, MISSING)
+    except Exception as exc:  # unpickling raises whatever the pickle names
+        _unreadable(key, exc)
+        return MISSING, False
     if value is not MISSING or token is None:
         return value, False
     lifetime = conf.get("CACHE_STAMPEDE_LOCK_TIMEOUT")

@@ -281,3 +281,13 @@ def test_today_page_is_refused_to_staff_who_may_not_view_bookings(client, room_t
     # then they are refused, and no guest's name is shown
     assert response.status_code == 403
     assert "Rui Costa" not in response.content.decode()
+
+
+def test_staff_change_their_password_on_the_admins_pages_not_the_guests(staff_client):
+    # The guest site's account templates must not stand in for the admin's.
+    form = staff_client.get(reverse("admin:password_change"))
+    done = staff_client.get(reverse("admin:password_change_done"))
+
+    for page in (form, done):
+        assert "Django site admin" in page.content.decode()
+        assert "My bookings" not in page.content.decode()

@@ -1,5 +1,7 @@
 """Password reset emails are capped per address and per client, and never reveal accounts."""
 
+from types import SimpleNamespace
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -78,3 +80,67 @@ def test_account_pages_and_the_reset_email_are_the_sites_own_not_the_admins(clie
     [email] = mail.outbox
     assert email.subject == "Reset your password for Hotel bookings"
     assert "Someone (we hope you) asked to reset the password" in email.body
+
+
+def test_one_client_cannot_mail_many_addresses_from_many_addresses_of_its_ipv6_network(
+    client, caps
+):
+    # One IPv6 host is handed a whole /64 and may send from any address in it.
+    users = [UserFactory(email=f"guest{i}@example.com") for i in range(11)]
+    statuses = [
+        ask(client, user.email, address=f"2001:db8:5:7::{i + 1:x}").status_code
+        for i, user in enumerate(users)
+    ]
+
+    assert statuses == [302] * 10 + [429]
+    assert len(mail.outbox) == 10
+    # another network is not held back by this one
+    assert ask(client, users[-1].email, address="2001:db8:5:8::1").status_code == 302
+
+
+def test_the_request_leaves_the_mail_to_a_worker_and_queues_it_for_any_address(
+    client, caps, monkeypatch
+):
+    # Sending in the request made a known address answer later than an unknown
+    # one by the mail server's time (up to EMAIL_TIMEOUT): an account oracle.
+    from bookings import tasks
+
+    queued = []
+    task = SimpleNamespace(delay=lambda **kwargs: queued.append(kwargs))
+    monkeypatch.setattr(tasks, "send_password_reset_task", task, raising=False)
+    UserFactory(email="ana@example.com")
+
+    known = ask(client, "ana@example.com")
+    unknown = ask(client, "nobody@example.com")
+
+    assert known.status_code == unknown.status_code == 302
+    assert mail.outbox == []
+    assert [job["email"] for job in queued] == ["ana@example.com", "nobody@example.com"]
+
+
+def test_the_queued_reset_mails_the_accounts_with_the_address_and_nobody_else(client, caps):
+    guest = UserFactory(email="ana@example.com")
+
+    ask(client, "ana@example.com")
+    ask(client, "nobody@example.com")
+
+    [email] = mail.outbox
+    assert email.to == [guest.email]
+    assert email.subject == "Reset your password for Hotel bookings"
+    assert "http://testserver/accounts/password/reset/" in email.body
+
+
+def test_with_the_broker_down_the_reset_link_is_sent_from_the_request(client, caps, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from bookings import tasks
+
+    def broker_down(**kwargs):
+        raise OperationalError("Error 111 connecting to the broker")
+
+    monkeypatch.setattr(tasks.send_password_reset_task, "delay", broker_down)
+    guest = UserFactory(email="ana@example.com")
+
+    assert ask(client, "ana@example.com").status_code == 302
+    [email] = mail.outbox
+    assert email.to == [guest.email]

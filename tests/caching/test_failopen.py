@@ -8,7 +8,14 @@ import pytest
 from django.core.cache import cache, caches
 
 from caching import api, stats
-from caching.api import _read_version, backend_available, cached, invalidate
+from caching.api import (
+    _read_version,
+    backend_available,
+    cached,
+    invalidate,
+    make_key,
+    namespace_version,
+)
 
 
 def _closed_port() -> int:
@@ -196,3 +203,28 @@ def test_several_invalidations_redis_refused_are_sent_once_it_answers(monkeypatc
     invalidate("hotel:3")
 
     assert all(_read_version(ns) > version for ns, version in before.items())
+
+
+# What a release that renamed or moved a cached value's class leaves in Redis
+# for the processes still on the other release: a pickle naming a global that
+# is not there.
+UNREADABLE = b"cno_such_module_of_this_release\nGone\n."
+
+
+def test_a_shared_value_this_release_cannot_unpickle_is_loaded_again(loader):
+    cached("hotel:1", ["warm-up"], lambda: "warm")
+    key = make_key("hotel:1", namespace_version("hotel:1"), ["page"])
+    api._redis_client().set(cache.make_key(key), UNREADABLE)
+
+    assert cached("hotel:1", ["page"], loader) == {"call": 1}
+    assert cache.get(key) == {"call": 1}
+    assert backend_available()
+
+
+def test_a_shared_value_this_release_cannot_unpickle_is_loaded_again_without_the_lock(loader):
+    cached("hotel:1", ["warm-up"], lambda: "warm")
+    key = make_key("hotel:1", namespace_version("hotel:1"), ["nights"])
+    api._redis_client().set(cache.make_key(key), UNREADABLE)
+
+    assert cached("hotel:1", ["nights"], loader, lock=False) == {"call": 1}
+    assert cache.get(key) == {"call": 1}
