@@ -23,7 +23,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from . import selectors, tasks
 from .exceptions import (
@@ -473,10 +472,10 @@ class PasswordResetView(auth_views.PasswordResetView):
                 subject_template_name=self.subject_template_name,
                 email_template_name=self.email_template_name,
             )
-        except KombuOperationalError:
-            # The broker is down: a guest locked out of their account matters
-            # more than the timing, while the outage lasts.
-            logger.warning("Could not queue a password reset email; sending it now.")
+        except Exception:
+            # The broker is down (or refused the message): a guest locked out
+            # of their account matters more than the timing, while it lasts.
+            logger.warning("Could not queue a password reset email; sending it now.", exc_info=True)
             return super().form_valid(form)
         return HttpResponseRedirect(self.get_success_url())
 
