@@ -51,6 +51,17 @@ def test_search_lists_bookable_rooms_with_price_and_a_book_form(client, future):
     assert 'name="csrfmiddlewaretoken"' in body
 
 
+def test_search_book_form_sends_the_room_type_unlocalized(client, future, settings):
+    # given a site that groups thousands, and a room type whose id has four digits
+    settings.USE_THOUSAND_SEPARATOR = True
+    _stocked(HotelFactory(city="Lisbon"), future, id=1234)
+
+    response = _search(client, q="Lisbon", **_stay(future))
+
+    # then the hold view gets the id it can read, not "1,234"
+    assert 'name="room_type" value="1234"' in response.content.decode()
+
+
 def test_search_shows_sold_out_rooms_with_their_reason(client, future):
     room_type = _stocked(HotelFactory(city="Porto"), future)
     room_type.inventory.filter(date=future + timedelta(days=1)).update(sold=2)
