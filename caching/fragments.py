@@ -56,6 +56,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Model
+from django.forms import ModelChoiceField
 from django.template import engines
 from django.template.defaulttags import CsrfTokenNode
 from django.template.loader import get_template
@@ -191,6 +192,21 @@ def form_key(form, *depends_on: Any, fields: tuple[str, ...] | None = None):
         state,
         depends_on,
     )
+
+
+def field_key(field):
+    """A memo key for a fragment that renders one bound field (label, widget, errors), or None.
+
+    Its HTML follows from what form_key() keys a form on, for this field
+    alone, and from its errors. The errors are in the key as the text shown,
+    so whatever validation read to produce them (today's date, the other
+    fields, the catalogue) is accounted for without being named. A field
+    whose choices are read from the database is not memoised: they are not
+    in the key.
+    """
+    if isinstance(field.field, ModelChoiceField):
+        return None
+    return (*form_key(field.form, fields=(field.name,)), tuple(field.errors))
 
 
 def _memo_key(template_name: str, values: dict[str, Any]):

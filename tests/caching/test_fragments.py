@@ -182,6 +182,34 @@ def test_a_form_key_follows_the_data_the_fields_and_the_dependencies():
     )
 
 
+def test_a_field_key_follows_the_fields_data_and_its_errors():
+    data = {"check_in": "2030-01-10", "check_out": "2030-01-12", "adults": "2"}
+
+    def key(form, name):
+        form.is_valid()
+        return fragments.field_key(form[name])
+
+    same = [key(StayForm(data), "check_in") for _ in range(2)]
+    other_field_changed = key(StayForm({**data, "adults": "3"}), "check_in")
+    other_value = key(StayForm({**data, "check_in": "2030-01-11"}), "check_in")
+    # the same check-out is an error once the check-in is after it
+    refused = key(StayForm({**data, "check_in": "2030-01-13"}), "check_out")
+
+    assert same[0] == same[1] == other_field_changed
+    assert other_value != same[0]
+    assert refused != key(StayForm(data), "check_out")
+    assert "Check-out must be after check-in." in refused[-1]
+
+
+def test_a_field_with_choices_from_the_database_has_no_field_key():
+    from inventory.forms import InventorySearchForm
+
+    form = InventorySearchForm({"q": "Lisbon"})
+
+    assert fragments.field_key(form["amenities"]) is None
+    assert fragments.field_key(form["stars"]) is not None
+
+
 def test_a_shared_fragment_rendered_by_one_process_is_served_to_another(monkeypatch):
     source = '{% fragment "t/card.html" shared card=card %}'
     assert _render(source, card=Card("A")) == "A|"
