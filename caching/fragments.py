@@ -36,6 +36,9 @@ shared) and of every template file the engines search, so a release that changes
 template does not serve the previous one's HTML. It costs a round trip to
 Redis on every local miss, so it suits fragments that hold many others (a
 hotel's search result, a room's calendar), not the small ones inside them.
+A block that renders a list of them looks them up in one round trip, and
+keeps the ones it rendered in one more, inside
+``with shared_fragments("x.html", [{"card": card} for card in cards]):``.
 
 A view that knows what a whole block depends on can keep it in the two-tier
 cache instead, shared by every process and invalidated with its data:
@@ -50,6 +53,9 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
@@ -224,8 +230,10 @@ def _memo_key(template_name: str, values: dict[str, Any]):
                 )
         parts = tuple(sorted(values.items()))
     # What a template renders beyond its values: words and dates follow the
-    # language and the time zone, {% url %} the script prefix.
-    key = (template_name, *conditions(), parts)
+    # language and the time zone, {% url %} the script prefix. A name written
+    # in a template arrives marked safe, a str subclass that pickles apart
+    # from the same name given in Python (shared_fragments): made a plain str.
+    key = (str.__str__(template_name), *conditions(), parts)
     try:
         hash(key)
     except TypeError as exc:
@@ -286,18 +294,71 @@ def _shared_key(key) -> str | None:
     return f"frag:{_templates_digest()[:16]}:{sha256(payload).hexdigest()}"
 
 
+class _Batch:
+    """The shared fragments of one shared_fragments() block: looked up, and to be kept."""
+
+    __slots__ = ("found", "rendered")
+
+    def __init__(self, found: dict[str, tuple[str, ...] | None]) -> None:
+        self.found = found
+        self.rendered: dict[str, tuple[str, ...]] = {}
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("fragments_batch", default=None)
+
+
 def _shared_get(shared_key: str) -> tuple[str, ...] | None:
-    if not api.backend_available():
+    batch = _batch.get()
+    if batch is not None and shared_key in batch.found:
+        pieces = batch.found[shared_key]
+    elif not api.backend_available():
         return None
-    # django-redis answers the default when Redis fails (fail-open).
-    pieces = cache.get(shared_key)
+    else:
+        # django-redis answers the default when Redis fails (fail-open).
+        pieces = cache.get(shared_key)
     stats.record(NAMESPACE, "shared", "miss" if pieces is None else "hit")
     return pieces
 
 
 def _shared_set(shared_key: str, pieces: tuple[str, ...]) -> None:
-    if api.backend_available():
+    batch = _batch.get()
+    if batch is not None:
+        batch.rendered[shared_key] = pieces
+    elif api.backend_available():
         cache.set(shared_key, pieces, timeout=conf.get("CACHE_FRAGMENT_SHARED_TTL"))
+
+
+@contextmanager
+def shared_fragments(template_name: str, values_list: Iterable[dict[str, Any]]):
+    """Look up the shared fragments of ``values_list`` in one round trip, and keep the ones
+    rendered inside the block in one more, as it ends.
+
+    For a block that renders a list of ``{% fragment template_name shared ... %}``
+    (a page of search results): one by one, each fragment this process does
+    not hold costs a round trip to look it up and another to keep it. The
+    fragments are found by their exact keys, so values that the block does
+    not render only cost their share of the lookup, and a fragment the block
+    renders that is not in ``values_list`` is looked up on its own as before.
+    """
+    keys = []
+    for values in values_list:
+        key = _memo_key(template_name, dict(values))
+        if key is not _NO_MEMO and memo.get(key) is None:
+            shared_key = _shared_key(key)
+            if shared_key:
+                keys.append(shared_key)
+    found = cache.get_many(keys) if keys and api.backend_available() else None
+    if found is None:
+        yield
+        return
+    batch = _Batch({key: found.get(key) for key in keys})
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if batch.rendered and api.backend_available():
+        cache.set_many(batch.rendered, timeout=conf.get("CACHE_FRAGMENT_SHARED_TTL"))
 
 
 # The layout of rendered pieces: a release that changes how _render marks

@@ -231,6 +231,55 @@ def test_a_shared_fragment_with_other_values_is_rendered_again(monkeypatch):
     assert _render(source, card=Card("B")) == "B|"
 
 
+def _redis_calls(monkeypatch) -> list[str]:
+    """The cache methods called from now on, by name."""
+    from django.core.cache import cache
+
+    calls = []
+    for name in ("get", "get_many", "set", "set_many"):
+        real = getattr(cache, name)
+        monkeypatch.setattr(
+            cache, name, lambda *a, _r=real, _n=name, **k: calls.append(_n) or _r(*a, **k)
+        )
+    return calls
+
+
+def test_a_list_of_shared_fragments_is_looked_up_and_kept_in_one_round_trip_each(monkeypatch):
+    source = '{% for card in cards %}{% fragment "t/card.html" shared card=card %}{% endfor %}'
+    cards = [Card("A"), Card("B"), Card("C")]
+    calls = _redis_calls(monkeypatch)
+
+    with fragments.shared_fragments("t/card.html", [{"card": card} for card in cards]):
+        assert _render(source, cards=cards) == "A|B|C|"
+
+    assert calls == ["get_many", "set_many"]
+
+
+def test_a_list_of_shared_fragments_rendered_by_one_process_is_served_to_another(monkeypatch):
+    # given a list rendered by one process, and another whose memory holds one of them
+    source = '{% for card in cards %}{% fragment "t/card.html" shared card=card %}{% endfor %}'
+    cards = [Card("A"), Card("B")]
+    with fragments.shared_fragments("t/card.html", [{"card": card} for card in cards]):
+        _render(source, cards=cards)
+    become_another_process(monkeypatch)
+    for _ in range(2):
+        _render('{% fragment "t/card.html" shared card=card %}', card=Card("A"))
+    renders = []
+    real = fragments._render
+    monkeypatch.setattr(fragments, "_render", lambda *a: renders.append(a) or real(*a))
+    calls = _redis_calls(monkeypatch)
+
+    # when it renders the list with a card the first one did not render
+    cards.append(Card("C"))
+    with fragments.shared_fragments("t/card.html", [{"card": card} for card in cards]):
+        html = _render(source, cards=cards)
+
+    # then the others come from Redis, and only the new one is rendered and kept
+    assert html == "A|B|C|"
+    assert [values for _name, values in renders] == [{"card": Card("C")}]
+    assert calls == ["get_many", "set_many"]
+
+
 def test_a_fragment_not_marked_shared_is_not_kept_in_redis(monkeypatch):
     _render('{% fragment "t/card.html" card=card %}', card=Card("A"))
     become_another_process(monkeypatch)
