@@ -21,7 +21,9 @@ instance is refused, since it hashes by primary key and a renamed room would
 render the old name. ``key=...`` names the memo key explicitly when the
 values are not hashable (a bound form); the caller then promises that the key
 determines everything the fragment shows, and ``key=None`` renders without
-the memo.
+the memo. ``form_key()`` keys a whole form, ``{{ field|field_key }}`` one of
+its fields, so that a form whose values are mostly common (a search for new
+dates) renders only the fields that changed.
 
 What belongs to one request or one form is never kept: a fragment renders
 ``{% csrf_token %}`` and ``{% idempotency_field %}`` as markers, and every
