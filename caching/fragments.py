@@ -299,14 +299,24 @@ def _shared_key(key) -> str | None:
 class _Batch:
     """The shared fragments of one shared_fragments() block: looked up, and to be kept."""
 
-    __slots__ = ("found", "rendered")
+    __slots__ = ("found", "rendered", "shared_keys")
 
-    def __init__(self, found: dict[str, tuple[str, ...] | None]) -> None:
-        self.found = found
+    def __init__(self, shared_keys: dict[Any, str], found: dict[str, tuple[str, ...]]) -> None:
+        # Memo key -> shared key: a shared key pickles and hashes the whole
+        # key (about 50 us for a hotel's result), so it is computed once.
+        self.shared_keys = shared_keys
+        self.found = {shared_key: found.get(shared_key) for shared_key in shared_keys.values()}
         self.rendered: dict[str, tuple[str, ...]] = {}
 
 
 _batch: ContextVar[_Batch | None] = ContextVar("fragments_batch", default=None)
+
+
+def _shared_key_of(key) -> str | None:
+    batch = _batch.get()
+    if batch is not None and key in batch.shared_keys:
+        return batch.shared_keys[key]
+    return _shared_key(key)
 
 
 def _shared_get(shared_key: str) -> tuple[str, ...] | None:
@@ -342,18 +352,17 @@ def shared_fragments(template_name: str, values_list: Iterable[dict[str, Any]]):
     not render only cost their share of the lookup, and a fragment the block
     renders that is not in ``values_list`` is looked up on its own as before.
     """
-    keys = []
+    shared_keys = {}
     for values in values_list:
         key = _memo_key(template_name, dict(values))
         if key is not _NO_MEMO and memo.get(key) is None:
             shared_key = _shared_key(key)
             if shared_key:
-                keys.append(shared_key)
-    found = cache.get_many(keys) if keys and api.backend_available() else None
-    if found is None:
+                shared_keys[key] = shared_key
+    if not shared_keys or not api.backend_available():
         yield
         return
-    batch = _Batch({key: found.get(key) for key in keys})
+    batch = _Batch(shared_keys, cache.get_many(list(shared_keys.values())))
     token = _batch.set(batch)
     try:
         yield
@@ -410,7 +419,7 @@ def render(
     pieces = memo.get(key)
     if pieces is None:
         stats.record(NAMESPACE, "local", "miss")
-        shared_key = _shared_key(key) if shared else None
+        shared_key = _shared_key_of(key) if shared else None
         pieces = _shared_get(shared_key) if shared_key else None
         if pieces is None:
             pieces = _render(template_name, values)
