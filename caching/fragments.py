@@ -21,7 +21,9 @@ instance is refused, since it hashes by primary key and a renamed room would
 render the old name. ``key=...`` names the memo key explicitly when the
 values are not hashable (a bound form); the caller then promises that the key
 determines everything the fragment shows, and ``key=None`` renders without
-the memo.
+the memo. ``form_key()`` keys a whole form, ``{{ field|field_key }}`` one of
+its fields, so that a form whose values are mostly common (a search for new
+dates) renders only the fields that changed.
 
 What belongs to one request or one form is never kept: a fragment renders
 ``{% csrf_token %}`` and ``{% idempotency_field %}`` as markers, and every
@@ -36,6 +38,9 @@ shared) and of every template file the engines search, so a release that changes
 template does not serve the previous one's HTML. It costs a round trip to
 Redis on every local miss, so it suits fragments that hold many others (a
 hotel's search result, a room's calendar), not the small ones inside them.
+A block that renders a list of them looks them up in one round trip, and
+keeps the ones it rendered in one more, inside
+``with shared_fragments("x.html", [{"card": card} for card in cards]):``.
 
 A view that knows what a whole block depends on can keep it in the two-tier
 cache instead, shared by every process and invalidated with its data:
@@ -50,12 +55,16 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Model
+from django.forms import ModelChoiceField
 from django.template import engines
 from django.template.defaulttags import CsrfTokenNode
 from django.template.loader import get_template
@@ -193,6 +202,21 @@ def form_key(form, *depends_on: Any, fields: tuple[str, ...] | None = None):
     )
 
 
+def field_key(field):
+    """A memo key for a fragment that renders one bound field (label, widget, errors), or None.
+
+    Its HTML follows from what form_key() keys a form on, for this field
+    alone, and from its errors. The errors are in the key as the text shown,
+    so whatever validation read to produce them (today's date, the other
+    fields, the catalogue) is accounted for without being named. A field
+    whose choices are read from the database is not memoised: they are not
+    in the key.
+    """
+    if isinstance(field.field, ModelChoiceField):
+        return None
+    return (*form_key(field.form, fields=(field.name,)), tuple(field.errors))
+
+
 def _memo_key(template_name: str, values: dict[str, Any]):
     if "key" in values:
         key = values.pop("key")
@@ -208,8 +232,10 @@ def _memo_key(template_name: str, values: dict[str, Any]):
                 )
         parts = tuple(sorted(values.items()))
     # What a template renders beyond its values: words and dates follow the
-    # language and the time zone, {% url %} the script prefix.
-    key = (template_name, *conditions(), parts)
+    # language and the time zone, {% url %} the script prefix. A name written
+    # in a template arrives marked safe, a str subclass that pickles apart
+    # from the same name given in Python (shared_fragments): made a plain str.
+    key = (str.__str__(template_name), *conditions(), parts)
     try:
         hash(key)
     except TypeError as exc:
@@ -270,18 +296,80 @@ def _shared_key(key) -> str | None:
     return f"frag:{_templates_digest()[:16]}:{sha256(payload).hexdigest()}"
 
 
+class _Batch:
+    """The shared fragments of one shared_fragments() block: looked up, and to be kept."""
+
+    __slots__ = ("found", "rendered", "shared_keys")
+
+    def __init__(self, shared_keys: dict[Any, str], found: dict[str, tuple[str, ...]]) -> None:
+        # Memo key -> shared key: a shared key pickles and hashes the whole
+        # key (about 50 us for a hotel's result), so it is computed once.
+        self.shared_keys = shared_keys
+        self.found = {shared_key: found.get(shared_key) for shared_key in shared_keys.values()}
+        self.rendered: dict[str, tuple[str, ...]] = {}
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("fragments_batch", default=None)
+
+
+def _shared_key_of(key) -> str | None:
+    batch = _batch.get()
+    if batch is not None and key in batch.shared_keys:
+        return batch.shared_keys[key]
+    return _shared_key(key)
+
+
 def _shared_get(shared_key: str) -> tuple[str, ...] | None:
-    if not api.backend_available():
+    batch = _batch.get()
+    if batch is not None and shared_key in batch.found:
+        pieces = batch.found[shared_key]
+    elif not api.backend_available():
         return None
-    # django-redis answers the default when Redis fails (fail-open).
-    pieces = cache.get(shared_key)
+    else:
+        # django-redis answers the default when Redis fails (fail-open).
+        pieces = cache.get(shared_key)
     stats.record(NAMESPACE, "shared", "miss" if pieces is None else "hit")
     return pieces
 
 
 def _shared_set(shared_key: str, pieces: tuple[str, ...]) -> None:
-    if api.backend_available():
+    batch = _batch.get()
+    if batch is not None:
+        batch.rendered[shared_key] = pieces
+    elif api.backend_available():
         cache.set(shared_key, pieces, timeout=conf.get("CACHE_FRAGMENT_SHARED_TTL"))
+
+
+@contextmanager
+def shared_fragments(template_name: str, values_list: Iterable[dict[str, Any]]):
+    """Look up the shared fragments of ``values_list`` in one round trip, and keep the ones
+    rendered inside the block in one more, as it ends.
+
+    For a block that renders a list of ``{% fragment template_name shared ... %}``
+    (a page of search results): one by one, each fragment this process does
+    not hold costs a round trip to look it up and another to keep it. The
+    fragments are found by their exact keys, so values that the block does
+    not render only cost their share of the lookup, and a fragment the block
+    renders that is not in ``values_list`` is looked up on its own as before.
+    """
+    shared_keys = {}
+    for values in values_list:
+        key = _memo_key(template_name, dict(values))
+        if key is not _NO_MEMO and memo.get(key) is None:
+            shared_key = _shared_key(key)
+            if shared_key:
+                shared_keys[key] = shared_key
+    if not shared_keys or not api.backend_available():
+        yield
+        return
+    batch = _Batch(shared_keys, cache.get_many(list(shared_keys.values())))
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if batch.rendered and api.backend_available():
+        cache.set_many(batch.rendered, timeout=conf.get("CACHE_FRAGMENT_SHARED_TTL"))
 
 
 # The layout of rendered pieces: a release that changes how _render marks
@@ -331,7 +419,7 @@ def render(
     pieces = memo.get(key)
     if pieces is None:
         stats.record(NAMESPACE, "local", "miss")
-        shared_key = _shared_key(key) if shared else None
+        shared_key = _shared_key_of(key) if shared else None
         pieces = _shared_get(shared_key) if shared_key else None
         if pieces is None:
             pieces = _render(template_name, values)

@@ -179,12 +179,13 @@ def _evaluate(
     *,
     room_type: RoomType,
     agg: dict | None,
+    wanted: list[date],
     check_in: date,
     check_out: date,
     adults: int,
     children: int,
 ) -> RoomTypeAvailability:
-    wanted = stay_nights(check_in, check_out)
+    """One room type's availability; ``wanted`` are the stay's nights (stay_nights)."""
     result = RoomTypeAvailability(
         room_type=room_type,
         check_in=check_in,
@@ -201,12 +202,17 @@ def _evaluate(
             % {"n": room_type.max_occupancy, "a": room_type.max_adults, "c": room_type.max_children}
         )
     parsed = _parse_nights(agg["detail"] if agg else None)
-    missing = [n for n in wanted if n not in parsed]
-    stopped = [n for n in wanted if n in parsed and parsed[n][2]]
+    missing, stopped, sold_out = [], [], []
+    for night in wanted:
+        figures = parsed.get(night)
+        if figures is None:
+            missing.append(night)
+        elif figures[2]:
+            stopped.append(night)
+        elif figures[1] <= 0:
+            sold_out.append(night)
     result.unavailable_nights = sorted(missing + stopped)
-    result.sold_out_nights = [
-        n for n in wanted if n in parsed and not parsed[n][2] and parsed[n][1] <= 0
-    ]
+    result.sold_out_nights = sold_out
     if result.unavailable_nights:
         reasons.append(
             _("Not for sale on %(nights)s") % {"nights": _fmt_list(result.unavailable_nights)}
@@ -343,10 +349,12 @@ def _evaluate_all(
     adults: int,
     children: int,
 ) -> list[RoomTypeAvailability]:
+    wanted = stay_nights(check_in, check_out)
     return [
         _evaluate(
             room_type=rt,
             agg=aggs.get(rt.pk),
+            wanted=wanted,
             check_in=check_in,
             check_out=check_out,
             adults=adults,

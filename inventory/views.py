@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from caching.api import cached, namespace_version
-from caching.fragments import conditions, form_key, render_pieces
+from caching.fragments import conditions, form_key, render_pieces, shared_fragments
 from hotel.forms import StayForm
 from hotel.models import RoomType
 from hotel.selectors import room_type_for_page
@@ -62,15 +62,15 @@ def search(request):
                 sort=data["sort"],
             )
             page = Paginator(results, RESULTS_PER_PAGE).get_page(page_number)
-            return render_pieces(
-                "inventory/_search_results.html",
-                {
-                    "page": page,
-                    "results": [search_result_card(result) for result in page],
-                    "query": query,
-                    "stay": data,
-                },
-            )
+            cards = [search_result_card(result) for result in page]
+            # The page's hotels, each a shared fragment: one round trip to Redis for all.
+            with shared_fragments(
+                "inventory/_search_result.html", [{"result": card} for card in cards]
+            ):
+                return render_pieces(
+                    "inventory/_search_results.html",
+                    {"page": page, "results": cards, "query": query, "stay": data},
+                )
 
         # The results are a function of the query (the cleaned data follows
         # from it) and of the data search_hotels reads: cached under the same

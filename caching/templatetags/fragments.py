@@ -44,3 +44,12 @@ def fragment(parser, token):
 def filled(context, pieces):
     """Output pieces from caching.fragments.render_pieces with this request's values filled in."""
     return fragments.fill(pieces, context)
+
+
+@register.filter
+def field_key(field):
+    """The memo key of one field's fragment (caching.fragments.field_key).
+
+    ``{% fragment "field.html" key=field|field_key field=field %}``
+    """
+    return fragments.field_key(field)

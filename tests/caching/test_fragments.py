@@ -182,6 +182,34 @@ def test_a_form_key_follows_the_data_the_fields_and_the_dependencies():
     )
 
 
+def test_a_field_key_follows_the_fields_data_and_its_errors():
+    data = {"check_in": "2030-01-10", "check_out": "2030-01-12", "adults": "2"}
+
+    def key(form, name):
+        form.is_valid()
+        return fragments.field_key(form[name])
+
+    same = [key(StayForm(data), "check_in") for _ in range(2)]
+    other_field_changed = key(StayForm({**data, "adults": "3"}), "check_in")
+    other_value = key(StayForm({**data, "check_in": "2030-01-11"}), "check_in")
+    # the same check-out is an error once the check-in is after it
+    refused = key(StayForm({**data, "check_in": "2030-01-13"}), "check_out")
+
+    assert same[0] == same[1] == other_field_changed
+    assert other_value != same[0]
+    assert refused != key(StayForm(data), "check_out")
+    assert "Check-out must be after check-in." in refused[-1]
+
+
+def test_a_field_with_choices_from_the_database_has_no_field_key():
+    from inventory.forms import InventorySearchForm
+
+    form = InventorySearchForm({"q": "Lisbon"})
+
+    assert fragments.field_key(form["amenities"]) is None
+    assert fragments.field_key(form["stars"]) is not None
+
+
 def test_a_shared_fragment_rendered_by_one_process_is_served_to_another(monkeypatch):
     source = '{% fragment "t/card.html" shared card=card %}'
     assert _render(source, card=Card("A")) == "A|"
@@ -201,6 +229,55 @@ def test_a_shared_fragment_with_other_values_is_rendered_again(monkeypatch):
     become_another_process(monkeypatch)
 
     assert _render(source, card=Card("B")) == "B|"
+
+
+def _redis_calls(monkeypatch) -> list[str]:
+    """The cache methods called from now on, by name."""
+    from django.core.cache import cache
+
+    calls = []
+    for name in ("get", "get_many", "set", "set_many"):
+        real = getattr(cache, name)
+        monkeypatch.setattr(
+            cache, name, lambda *a, _r=real, _n=name, **k: calls.append(_n) or _r(*a, **k)
+        )
+    return calls
+
+
+def test_a_list_of_shared_fragments_is_looked_up_and_kept_in_one_round_trip_each(monkeypatch):
+    source = '{% for card in cards %}{% fragment "t/card.html" shared card=card %}{% endfor %}'
+    cards = [Card("A"), Card("B"), Card("C")]
+    calls = _redis_calls(monkeypatch)
+
+    with fragments.shared_fragments("t/card.html", [{"card": card} for card in cards]):
+        assert _render(source, cards=cards) == "A|B|C|"
+
+    assert calls == ["get_many", "set_many"]
+
+
+def test_a_list_of_shared_fragments_rendered_by_one_process_is_served_to_another(monkeypatch):
+    # given a list rendered by one process, and another whose memory holds one of them
+    source = '{% for card in cards %}{% fragment "t/card.html" shared card=card %}{% endfor %}'
+    cards = [Card("A"), Card("B")]
+    with fragments.shared_fragments("t/card.html", [{"card": card} for card in cards]):
+        _render(source, cards=cards)
+    become_another_process(monkeypatch)
+    for _ in range(2):
+        _render('{% fragment "t/card.html" shared card=card %}', card=Card("A"))
+    renders = []
+    real = fragments._render
+    monkeypatch.setattr(fragments, "_render", lambda *a: renders.append(a) or real(*a))
+    calls = _redis_calls(monkeypatch)
+
+    # when it renders the list with a card the first one did not render
+    cards.append(Card("C"))
+    with fragments.shared_fragments("t/card.html", [{"card": card} for card in cards]):
+        html = _render(source, cards=cards)
+
+    # then the others come from Redis, and only the new one is rendered and kept
+    assert html == "A|B|C|"
+    assert [values for _name, values in renders] == [{"card": Card("C")}]
+    assert calls == ["get_many", "set_many"]
 
 
 def test_a_fragment_not_marked_shared_is_not_kept_in_redis(monkeypatch):

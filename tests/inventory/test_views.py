@@ -51,6 +51,17 @@ def test_search_lists_bookable_rooms_with_price_and_a_book_form(client, future):
     assert 'name="csrfmiddlewaretoken"' in body
 
 
+def test_search_book_form_sends_the_room_type_unlocalized(client, future, settings):
+    # given a site that groups thousands, and a room type whose id has four digits
+    settings.USE_THOUSAND_SEPARATOR = True
+    _stocked(HotelFactory(city="Lisbon"), future, id=1234)
+
+    response = _search(client, q="Lisbon", **_stay(future))
+
+    # then the hold view gets the id it can read, not "1,234"
+    assert 'name="room_type" value="1234"' in response.content.decode()
+
+
 def test_search_shows_sold_out_rooms_with_their_reason(client, future):
     room_type = _stocked(HotelFactory(city="Porto"), future)
     room_type.inventory.filter(date=future + timedelta(days=1)).update(sold=2)
@@ -403,3 +414,20 @@ def test_a_hold_that_changes_nothing_shown_renders_no_result_again(
     assert _rendered(again, "inventory/_search_results.html")
     assert not _rendered(again, "inventory/_search_result.html")
     assert "left" not in first.content.decode() and "left" not in again.content.decode()
+
+
+def test_a_new_stay_renders_only_the_search_fields_whose_values_changed(client, future):
+    # given a search rendered twice: its form's fields are then kept in memory
+    _stocked(HotelFactory(city="Tavira"), future, nights=10)
+    first = {"q": "Tavira", **_stay(future)}
+    for _ in range(2):
+        _search(client, **first)
+
+    # when the same guest searches other dates
+    response = _search(client, **_stay(future + timedelta(days=3), q="Tavira"))
+
+    # then only the two date fields are rendered again, and show the new dates
+    fields = [t for t in response.templates if t.name == "inventory/_search_field.html"]
+    assert len(fields) == 2
+    body = response.content.decode()
+    assert f'name="check_in" value="{(future + timedelta(days=3)).isoformat()}"' in body
