@@ -164,7 +164,10 @@ else:
     # default is one runserver process, whose own counters are all there are.
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are kept in the database (a Redis restart or eviction logs nobody
+# out) and read through the cache: a signed-in or booking guest's every page
+# reads its session, and a cache hit spares that query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Celery -----------------------------------------------------------------
 

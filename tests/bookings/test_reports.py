@@ -258,12 +258,13 @@ def test_staff_who_can_view_bookings_see_the_months_and_room_types(viewer, hotel
 
 
 def test_the_page_costs_a_fixed_number_of_queries(viewer, hotel, django_assert_num_queries):
-    # session, user, their permissions and their groups', the chosen hotel, the
-    # report's four, the hotels of the form's list
-    with django_assert_num_queries(10):
+    # the user (the session is read from the cache), their permissions and
+    # their groups', the chosen hotel, the report's four, the hotels of the
+    # form's list
+    with django_assert_num_queries(9):
         viewer.get(reverse(REPORT), {"hotel": hotel.pk, "year": 2025})
     booked(hotel.room_types.get(name="Double"), date(2025, 12, 5), ["80.00"] * 5)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         viewer.get(reverse(REPORT), {"hotel": hotel.pk, "year": 2025})
 
 
