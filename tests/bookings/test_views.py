@@ -376,6 +376,21 @@ def test_my_bookings_lists_upcoming_and_past_in_two_queries(
     assert f'href="{reverse("bookings:detail", args=[first.reference])}"' in row
 
 
+def test_my_bookings_escapes_what_staff_typed_into_names(client, guest):
+    room_type = RoomTypeFactory(name="Suite <i>deluxe</i>")
+    room_type.hotel.name = 'Casa "Azul" <script>x()</script> & Co'
+    room_type.hotel.save()
+    booking = BookingFactory(room_type=room_type, guest=guest)
+    client.force_login(guest)
+
+    row = client.get(reverse("bookings:mine")).content.decode().split("<tbody>")[1]
+
+    assert "Casa &quot;Azul&quot; &lt;script&gt;x()&lt;/script&gt; &amp; Co" in row
+    assert "Suite &lt;i&gt;deluxe&lt;/i&gt;" in row
+    assert "<script>" not in row
+    assert f'<a href="{booking.get_absolute_url()}">{booking.reference}</a>' in row
+
+
 def test_a_session_outlives_the_cache_that_serves_it(client, guest, django_assert_num_queries):
     # Sessions are read through the cache but kept in the database: Redis
     # restarting or evicting them logs nobody out.
