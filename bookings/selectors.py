@@ -49,13 +49,16 @@ def departs_today_or_later(now: datetime) -> Q:
     return condition
 
 
-def bookings_for_guest(*, guest, past: bool = False) -> QuerySet[Booking]:
+def bookings_for_guest(
+    *, guest, past: bool = False, queryset: QuerySet[Booking] | None = None
+) -> QuerySet[Booking]:
     """A guest's upcoming stays (soonest first) or past and cancelled ones (latest first).
 
     A stay is upcoming until its check-out day has passed at its hotel.
-    Lapsed holds never show: they were never bookings.
+    Lapsed holds never show: they were never bookings. ``queryset`` is what
+    to filter, all bookings by default.
     """
-    qs = Booking.objects.filter(guest=guest)
+    qs = (Booking.objects.all() if queryset is None else queryset).filter(guest=guest)
     upcoming = Q(status__in=UPCOMING) & departs_today_or_later(timezone.now())
     live_hold = ~Q(status=Status.HOLD) | Q(hold_expires_at__gt=timezone.now())
     if past:
@@ -77,6 +80,11 @@ GUEST_PAGE_NAMES = {
     "hotel_city": F("hotel__city"),
     "room_type_name": F("room_type__name"),
 }
+# Resolved once, cloned by every page (as a class-based view's ``queryset``):
+# resolving the four annotations was an eighth of the selector's CPU.
+GUEST_PAGE_ROWS = Booking.objects.only(*GUEST_PAGE_FIELDS).annotate(
+    **GUEST_PAGE_NAMES, found=Window(Count("pk"))
+)
 
 
 MAX_PAGE_NUMBER = 2**31
@@ -90,8 +98,7 @@ def guest_bookings_page(*, guest, past: bool, number, per_page: int) -> Page:
     is not one gives the first page, and one past the end the last page
     (which costs a second query).
     """
-    bookings = bookings_for_guest(guest=guest, past=past)
-    rows = bookings.only(*GUEST_PAGE_FIELDS).annotate(**GUEST_PAGE_NAMES, found=Window(Count("pk")))
+    rows = bookings_for_guest(guest=guest, past=past, queryset=GUEST_PAGE_ROWS)
     try:
         number = max(int(number), 1)
     except (TypeError, ValueError):
@@ -100,8 +107,9 @@ def guest_bookings_page(*, guest, past: bool, number, per_page: int) -> Page:
     number = min(number, MAX_PAGE_NUMBER)
     page = list(rows[(number - 1) * per_page : number * per_page])
     if not page and number > 1:
+        count = bookings_for_guest(guest=guest, past=past).count()
         return guest_bookings_page(
-            guest=guest, past=past, number=_last_page(bookings.count(), per_page), per_page=per_page
+            guest=guest, past=past, number=_last_page(count, per_page), per_page=per_page
         )
     paginator = Paginator(rows, per_page)
     paginator.count = page[0].found if page else 0
