@@ -166,8 +166,9 @@ else:
 
 # Sessions are kept in the database (a Redis restart or eviction logs nobody
 # out) and read through the cache: a signed-in or booking guest's every page
-# reads its session, and a cache hit spares that query.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# reads its session, and a cache hit spares that query. The cached copy lives
+# at most CACHE_SESSION_TTL: Redis missing a logout must not keep it signed in.
+SESSION_ENGINE = "caching.sessions"
 
 # --- Celery -----------------------------------------------------------------
 
