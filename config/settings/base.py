@@ -168,7 +168,9 @@ else:
 # out) and read through the cache: a signed-in or booking guest's every page
 # reads its session, and a cache hit spares that query. The cached copy lives
 # at most CACHE_SESSION_TTL: Redis missing a logout must not keep it signed in.
-SESSION_ENGINE = "caching.sessions"
+# Without Redis the cache is each process's own memory, which one process's
+# logout or session write cannot reach in the others: read the database.
+SESSION_ENGINE = "caching.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
 
 # --- Celery -----------------------------------------------------------------
 
