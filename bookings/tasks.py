@@ -1,5 +1,6 @@
 from celery import shared_task
 from django.contrib.auth.forms import PasswordResetForm
+from django.urls import get_script_prefix, set_script_prefix
 
 from .services import booking_expire_holds
 
@@ -18,17 +19,27 @@ def send_password_reset_task(
     use_https: bool,
     subject_template_name: str,
     email_template_name: str,
+    script_prefix: str = "/",
 ) -> None:
     """Mail a reset link to each account with this address; to nobody for an unknown one.
 
     Queued by PasswordResetView for every address asked for, so that the
     request does the same work whether or not an account has it.
+    ``script_prefix`` is the path the site is served under (SCRIPT_NAME): the
+    link's {% url %} needs it, and a worker has no request to take it from.
     """
     form = PasswordResetForm({"email": email})
-    if form.is_valid():
+    if not form.is_valid():
+        return
+    previous = get_script_prefix()
+    set_script_prefix(script_prefix)
+    try:
         form.save(
             domain_override=domain,
             use_https=use_https,
             subject_template_name=subject_template_name,
             email_template_name=email_template_name,
         )
+    finally:
+        # A worker runs other tasks in this thread; an eager task runs in the request.
+        set_script_prefix(previous)

@@ -16,7 +16,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -471,6 +471,7 @@ class PasswordResetView(auth_views.PasswordResetView):
                 use_https=self.request.is_secure(),
                 subject_template_name=self.subject_template_name,
                 email_template_name=self.email_template_name,
+                script_prefix=get_script_prefix(),
             )
         except Exception:
             # The broker is down (or refused the message): a guest locked out

@@ -38,6 +38,10 @@ DEFAULTS = {
     # Seconds a shared fragment ({% fragment ... shared %}) lives in Redis.
     # Keyed by its values, it never goes stale; this only bounds memory.
     "CACHE_FRAGMENT_SHARED_TTL": 120,
+    # Longest a session's copy lives in the cache (caching.sessions), in
+    # seconds: how long a logout or session write that Redis missed can be
+    # served stale.
+    "CACHE_SESSION_TTL": 300,
 }
 
 

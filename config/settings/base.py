@@ -166,8 +166,11 @@ else:
 
 # Sessions are kept in the database (a Redis restart or eviction logs nobody
 # out) and read through the cache: a signed-in or booking guest's every page
-# reads its session, and a cache hit spares that query.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# reads its session, and a cache hit spares that query. The cached copy lives
+# at most CACHE_SESSION_TTL: Redis missing a logout must not keep it signed in.
+# Without Redis the cache is each process's own memory, which one process's
+# logout or session write cannot reach in the others: read the database.
+SESSION_ENGINE = "caching.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
 
 # --- Celery -----------------------------------------------------------------
 

@@ -39,6 +39,9 @@ CACHES = {
     }
 }
 
+# base.py read REDIS_URL from the environment, which may have left it unset.
+SESSION_ENGINE = "caching.sessions"
+
 # Unit tests run tasks inline; tests about Celery start a real worker on the
 # Redis broker themselves (tests/conftest.py: celery_worker_on_redis).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)

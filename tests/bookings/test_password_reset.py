@@ -144,3 +144,35 @@ def test_with_the_broker_down_the_reset_link_is_sent_from_the_request(client, ca
     assert ask(client, "ana@example.com").status_code == 302
     [email] = mail.outbox
     assert email.to == [guest.email]
+
+
+def test_a_link_mailed_by_a_worker_keeps_the_path_the_site_is_served_under(
+    client, caps, monkeypatch
+):
+    # given a site served under /hotel (SCRIPT_NAME) and a worker, which has
+    # no request and so the default script prefix
+    from django.urls import get_script_prefix, set_script_prefix
+
+    from bookings import tasks
+
+    queued = []
+    monkeypatch.setattr(
+        tasks, "send_password_reset_task", SimpleNamespace(delay=lambda **kw: queued.append(kw))
+    )
+    UserFactory(email="ana@example.com")
+    url = reverse("password_reset")
+    # The WSGI handler sets the prefix from SCRIPT_NAME; the test client does not.
+    set_script_prefix("/hotel/")
+    try:
+        client.post(url, {"email": "ana@example.com"})
+    finally:
+        set_script_prefix("/")
+    monkeypatch.undo()
+
+    # when the worker sends it
+    tasks.send_password_reset_task(**queued[0])
+
+    # then the link is the one Django's form would have mailed from the request
+    [email] = mail.outbox
+    assert "http://testserver/hotel/accounts/password/reset/" in email.body
+    assert get_script_prefix() == "/"

@@ -404,6 +404,38 @@ def test_a_session_outlives_the_cache_that_serves_it(client, guest, django_asser
         assert client.get(reverse("bookings:mine")).status_code == 200
 
 
+def test_a_logout_redis_missed_ends_the_session_within_the_session_cache_ttl(
+    client, guest, settings, monkeypatch
+):
+    # given a signed-in guest whose session the cache holds, and Redis
+    # unreachable while they log out (django-redis swallows the failed DELETE)
+    import time
+
+    from django_redis.client import DefaultClient
+    from django_redis.exceptions import ConnectionInterrupted
+
+    settings.CACHE_SESSION_TTL = 1
+    client.force_login(guest)
+    assert client.get(reverse("bookings:mine")).status_code == 200
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionInterrupted(connection=None)
+
+    monkeypatch.setattr(DefaultClient, "delete", unreachable)
+    client.post(reverse("logout"))
+    monkeypatch.undo()
+
+    # when the old cookie is replayed once Redis answers again, past the bound
+    time.sleep(1.2)
+    client.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    response = client.get(reverse("bookings:mine"))
+
+    # then the session is over: its row is gone and no cached copy outlives it
+    assert response.status_code == 302
+    assert reverse("login") in response["Location"]
+
+
 def test_my_bookings_shows_each_status_by_its_label(client, room_type, guest):
     today = timezone.localdate()
     BookingFactory(
