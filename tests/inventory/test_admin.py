@@ -161,19 +161,7 @@ def test_changing_one_night_goes_through_the_service(staff_client, stocked):
 def test_saving_a_season_in_admin_reprices_its_nights(staff_client, stocked):
     today = date.today()
 
-    response = staff_client.post(
-        reverse("admin:inventory_season_add"),
-        {
-            "hotel": stocked.hotel_id,
-            "room_type": "",
-            "name": "Summer",
-            "adjustment": Adjustment.PERCENT,
-            "value": "50",
-            "priority": 0,
-            "start_date": (today + timedelta(days=5)).isoformat(),
-            "end_date": (today + timedelta(days=6)).isoformat(),
-        },
-    )
+    response = staff_client.post(reverse("admin:inventory_season_add"), season_form(stocked.hotel))
 
     assert response.status_code == 302
     prices = dict(stocked.inventory.values_list("date", "price"))
