@@ -139,8 +139,8 @@ def _room_types(ctx: Context, inp):
         except Hotel.DoesNotExist:
             return None
 
-    page = cached("catalogue", ["hotel", hotel.slug], load, ttl=300)
-    return [(rt.name, rt.room_count, list(rt.amenities.all())) for rt in page.room_types.all()]
+    page = cached("catalogue", ["hotel-page", hotel.slug], load, ttl=300)
+    return [(rt.name, rt.amenities) for rt in page.room_types]
 
 
 def _browser(ctx: Context):

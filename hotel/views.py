@@ -58,23 +58,29 @@ def hotel_list(request):
 
 @require_GET
 def hotel_detail(request, slug: str):
-    def load() -> Hotel | None:
+    def load() -> selectors.HotelPage | None:
         try:
             return selectors.hotel_for_page(slug=slug)
         except Hotel.DoesNotExist:
             return None
 
-    hotel = cached("catalogue", ["hotel", slug], load, ttl=CATALOGUE_TTL)
-    if hotel is None:
+    page = cached("catalogue", ["hotel-page", slug], load, ttl=CATALOGUE_TTL)
+    if page is None:
         raise Http404("No such hotel.")
     stay_form = StayForm(request.GET) if "check_in" in request.GET else None
     availability = None
     if stay_form is not None and stay_form.is_valid():
-        availability = hotel_availability_for(hotel, stay_form.cleaned_data)
+        availability = hotel_availability_for(page.hotel, stay_form.cleaned_data)
     return render(
         request,
         "hotel/hotel_detail.html",
-        {"hotel": hotel, "stay_form": stay_form, "availability": availability},
+        {
+            "hotel": page.hotel,
+            "amenities": page.amenities,
+            "room_types": page.room_types,
+            "stay_form": stay_form,
+            "availability": availability,
+        },
     )
 
 

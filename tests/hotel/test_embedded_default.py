@@ -22,6 +22,7 @@ def test_with_no_environment_the_server_starts_on_sqlite_and_serves_the_demo(tmp
         status, home = fetch(base + "/")
         health_status, health = fetch(base + "/health/")
         search_status, search = fetch(f"{base}/search/?q=Lisbon&{stay}")
+        hotel_status, hotel = fetch(base + "/hotels/alfama-riverside/")
 
     # then the home page lists the demo cities and the health check is on SQLite
     assert status == 200
@@ -31,6 +32,9 @@ def test_with_no_environment_the_server_starts_on_sqlite_and_serves_the_demo(tmp
     # and availability, aggregated in SQL, prices the demo stay on SQLite too
     assert search_status == 200
     assert "Alfama Riverside Hotel" in search and "€285.00" in search
+    # and the hotel page reads its catalogue, in SQL, on SQLite too
+    assert hotel_status == 200
+    assert "Junior Suite" in hotel and "€240.00" in hotel and "Free Wi-Fi" in hotel
 
 
 def test_health_answers_503_when_the_database_is_down(tmp_path):

@@ -1,0 +1,52 @@
+from decimal import Decimal
+
+import pytest
+
+from hotel.models import Hotel
+from hotel.selectors import hotel_for_page
+from tests.factories import AmenityFactory, HotelFactory, RoomTypeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_hotel_page_lists_active_room_types_in_order_with_their_amenities_by_name():
+    hotel = HotelFactory()
+    wifi, bath, view = (AmenityFactory(name=n) for n in ("Wi-Fi", "Bathtub", "Sea view"))
+    hotel.amenities.add(wifi, view)
+    suite = RoomTypeFactory(hotel=hotel, name="Suite", sort_order=2, base_price="240.50")
+    suite.amenities.add(view, bath, wifi)
+    RoomTypeFactory(hotel=hotel, name="Bare", sort_order=1, base_price="80")
+    RoomTypeFactory(hotel=hotel, name="Attic", sort_order=2, base_price="99.90")
+    RoomTypeFactory(hotel=hotel, name="Closed", sort_order=0, is_active=False)
+    RoomTypeFactory(name="Another hotel's", sort_order=0)
+
+    page = hotel_for_page(slug=hotel.slug)
+
+    assert page.hotel == hotel
+    assert page.hotel.timezone == hotel.timezone
+    assert page.amenities == ("Sea view", "Wi-Fi")
+    assert [(rt.name, rt.amenities) for rt in page.room_types] == [
+        ("Bare", ()),
+        ("Attic", ()),
+        ("Suite", ("Bathtub", "Sea view", "Wi-Fi")),
+    ]
+    assert [rt.base_price for rt in page.room_types] == [
+        Decimal("80.00"),
+        Decimal("99.90"),
+        Decimal("240.50"),
+    ]
+    assert all(type(rt.base_price) is Decimal for rt in page.room_types)
+    assert page.room_types[2].slug == suite.slug
+
+
+def test_hotel_page_of_a_hotel_with_no_amenities_or_room_types():
+    hotel = HotelFactory()
+    page = hotel_for_page(slug=hotel.slug)
+    assert (page.hotel, page.amenities, page.room_types) == (hotel, (), ())
+
+
+@pytest.mark.parametrize("slug", ["closed", "no-such-hotel"])
+def test_hotel_page_of_an_inactive_or_unknown_hotel_does_not_exist(slug):
+    HotelFactory(slug="closed", is_active=False)
+    with pytest.raises(Hotel.DoesNotExist):
+        hotel_for_page(slug=slug)
