@@ -70,12 +70,14 @@ class HotelPage:
 # The hotel page's catalogue in plain SQL, one row per amenity: on a cache
 # miss the ORM spent three times longer building and reading these two
 # statements than PostgreSQL spends running them. CAST(... AS TEXT) keeps one
-# text for PostgreSQL and SQLite, whose driver has no decimal type.
+# text for PostgreSQL and SQLite, whose driver has no decimal type. Columns
+# are named, never ``*``: a prepared statement whose result gains a column
+# (a migration under running processes) fails until it is prepared again.
 _HOTEL_SQL = """
-SELECT hotel.*, amenity.name AS amenity_name
+SELECT {hotel_columns}, amenity.name AS amenity_name
   FROM {hotel} hotel
   LEFT JOIN {hotel_amenities} link ON link.{hotel_fk} = hotel.id
-  LEFT JOIN {amenity} amenity ON amenity.id = link.{amenity_fk}
+  LEFT JOIN {amenity} amenity ON amenity.id = link.{hotel_amenity_fk}
  WHERE hotel.slug = %s AND hotel.is_active
  ORDER BY amenity.name
 """
@@ -85,7 +87,7 @@ SELECT room_type.id, room_type.slug, room_type.name, room_type.description, room
        amenity.name
   FROM {room_type} room_type
   LEFT JOIN {room_type_amenities} link ON link.{room_type_fk} = room_type.id
-  LEFT JOIN {amenity} amenity ON amenity.id = link.{amenity_fk}
+  LEFT JOIN {amenity} amenity ON amenity.id = link.{room_type_amenity_fk}
  WHERE room_type.hotel_id = %s AND room_type.is_active
  ORDER BY room_type.sort_order, room_type.name, room_type.id, amenity.name
 """
@@ -102,16 +104,19 @@ def _catalogue_sql(connection) -> tuple[str, str]:
     hotel_link = Hotel.amenities.through._meta
     room_type_link = RoomType.amenities.through._meta
     names = {
+        "hotel_columns": ", ".join(
+            f"hotel.{quote(field.column)}" for field in Hotel._meta.concrete_fields
+        ),
         "hotel": quote(Hotel._meta.db_table),
         "room_type": quote(RoomType._meta.db_table),
         "amenity": quote(Amenity._meta.db_table),
         "hotel_amenities": quote(hotel_link.db_table),
         "hotel_fk": quote(hotel_link.get_field("hotel").column),
+        "hotel_amenity_fk": quote(hotel_link.get_field("amenity").column),
         "room_type_amenities": quote(room_type_link.db_table),
         "room_type_fk": quote(room_type_link.get_field("roomtype").column),
+        "room_type_amenity_fk": quote(room_type_link.get_field("amenity").column),
     }
-    # Each link table names its amenity column the same way.
-    names["amenity_fk"] = quote(hotel_link.get_field("amenity").column)
     statements = _HOTEL_SQL.format(**names), _ROOM_TYPES_SQL.format(**names)
     _CATALOGUE_SQL[connection.vendor] = statements
     return statements

@@ -86,6 +86,16 @@ TEMPLATES = [
 # Services own their transactions (CONVENTIONS.md), so requests are not atomic.
 ATOMIC_REQUESTS = False
 DATABASE_URL = env("DATABASE_URL", default="")
+# Parameters travel apart from the statement, and psycopg prepares a statement
+# once a connection has run it DB_PREPARE_THRESHOLD times, so PostgreSQL stops
+# planning it again: for this site's small indexed queries, planning is most
+# of the server's time. A pooler in transaction mode without prepared
+# statement support (PgBouncer before 1.21) needs it off: set it empty.
+_prepare_threshold = env("DB_PREPARE_THRESHOLD", default="5")
+POSTGRES_OPTIONS = {
+    "server_side_binding": True,
+    "prepare_threshold": int(_prepare_threshold) if _prepare_threshold else None,
+}
 if DATABASE_URL:
     _db = env.db_url_config(DATABASE_URL)
     _db["ATOMIC_REQUESTS"] = ATOMIC_REQUESTS
@@ -96,6 +106,7 @@ if DATABASE_URL:
         _db["CONN_MAX_AGE"] = 0
         _db["CONN_HEALTH_CHECKS"] = True
         _db.setdefault("OPTIONS", {})
+        _db["OPTIONS"].update(POSTGRES_OPTIONS)
         _db["OPTIONS"]["pool"] = {
             "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
             "max_size": env.int("DB_POOL_MAX_SIZE", default=20),

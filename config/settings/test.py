@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import CACHES, LOGGING, env
+from .base import CACHES, LOGGING, POSTGRES_OPTIONS, env
 
 SECRET_KEY = "test-only-secret-key-not-for-production"  # noqa: S105
 DEBUG = False
@@ -16,6 +16,7 @@ DATABASES = {
         ),
         "ATOMIC_REQUESTS": False,
         "CONN_MAX_AGE": 0,
+        "OPTIONS": dict(POSTGRES_OPTIONS),
     }
 }
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
