@@ -1,10 +1,14 @@
+import html
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django import template
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, to_locale
 
 from caching.fragments import idempotency_key
-from hotel.templatetags.hotel_tags import day, money
+from hotel.templatetags.hotel_tags import format_day, format_money
 
 register = template.Library()
 
@@ -28,30 +32,42 @@ _GUEST_ROW = (
 )
 
 
+def _escape(value) -> str:
+    """Django's conditional_escape for the plain values of a row, without its lazy-text check."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))
+
+
 @register.simple_tag
 def guest_booking_rows(bookings: Iterable) -> str:
     """The rows of My bookings' table: reference, hotel, room, dates, total, status.
 
     Built in Python, as Django's admin builds its change list rows: through
-    the template engine each row resolved nine variables and three filters,
-    and ten rows cost 0.3 ms of the page's 3.7 ms of CPU. Every value is
-    escaped; dates and money are formatted by the ``day`` and ``money`` filters.
+    the template engine each row resolved nine variables and three filters.
+    Every value is escaped; dates and money are formatted as the ``day`` and
+    ``money`` filters do, in the active language looked up once, and each
+    status label is translated once per table.
     """
-    return format_html_join(
-        "\n",
-        _GUEST_ROW,
-        (
-            (
-                booking.get_absolute_url(),
-                booking.reference,
-                booking.hotel_name,
-                booking.hotel_city,
-                booking.room_type_name,
-                day(booking.check_in, "j M Y"),
-                day(booking.check_out, "j M Y"),
-                money(booking.total_price, booking.currency),
-                booking.get_status_display(),
+    language = get_language() or "en-gb"
+    locale = to_locale(language)
+    labels: dict[str, str] = {}
+    rows = []
+    for booking in bookings:
+        label = labels.get(booking.status)
+        if label is None:
+            label = labels[booking.status] = _escape(booking.get_status_display())
+        rows.append(
+            _GUEST_ROW.format(
+                _escape(booking.get_absolute_url()),
+                _escape(booking.reference),
+                _escape(booking.hotel_name),
+                _escape(booking.hotel_city),
+                _escape(booking.room_type_name),
+                _escape(format_day(booking.check_in, "j M Y", language)),
+                _escape(format_day(booking.check_out, "j M Y", language)),
+                _escape(format_money(Decimal(booking.total_price), booking.currency, locale)),
+                label,
             )
-            for booking in bookings
-        ),
-    )
+        )
+    return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped

@@ -12,7 +12,7 @@ register = template.Library()
 
 
 @lru_cache(maxsize=8192)
-def _format_money(amount: Decimal, currency: str, locale: str) -> str:
+def format_money(amount: Decimal, currency: str, locale: str) -> str:
     # Babel re-applies the locale's pattern on every call (~70 µs); a results
     # page shows the same few prices hundreds of times, so they are memoised.
     return format_currency(amount, currency, locale=locale)
@@ -23,11 +23,11 @@ def money(amount: Decimal | None, currency: str) -> str:
     """Format an amount in a currency for people: `{{ price|money:hotel.currency }}`."""
     if amount is None or amount == "":
         return ""
-    return _format_money(Decimal(amount), currency, to_locale(get_language() or "en-gb"))
+    return format_money(Decimal(amount), currency, to_locale(get_language() or "en-gb"))
 
 
 @lru_cache(maxsize=8192)
-def _format_day(day: date, format_string: str, language: str) -> str:
+def format_day(day: date, format_string: str, language: str) -> str:
     # Names of days and months follow the active language, hence the key.
     return dateformat.format(day, format_string)
 
@@ -41,7 +41,7 @@ def day(value: date | None, format_string: str) -> str:
     """
     if value is None or value == "":
         return ""
-    return _format_day(value, format_string, get_language() or "en-gb")
+    return format_day(value, format_string, get_language() or "en-gb")
 
 
 @register.filter
@@ -54,8 +54,8 @@ def nightly_prices(nights: Iterable, currency: str) -> str:
     language = get_language() or "en-gb"
     locale = to_locale(language)
     return " · ".join(
-        f"{_format_day(night.date, 'D j', language)}: "
-        f"{_format_money(Decimal(night.price), currency, locale)}"
+        f"{format_day(night.date, 'D j', language)}: "
+        f"{format_money(Decimal(night.price), currency, locale)}"
         for night in nights
     )
 

@@ -391,6 +391,43 @@ def test_my_bookings_escapes_what_staff_typed_into_names(client, guest):
     assert f'<a href="{booking.get_absolute_url()}">{booking.reference}</a>' in row
 
 
+def test_my_bookings_rows_show_each_booking_its_own_status_dates_and_total(client, guest):
+    today = timezone.localdate()
+    room_type = RoomTypeFactory(hotel__currency="EUR")
+    stays = [
+        ("checked_out", today - timedelta(days=40), Decimal("1234.50")),
+        ("cancelled", today + timedelta(days=3), Decimal("99.00")),
+        ("checked_out", today - timedelta(days=20), Decimal("10.05")),
+        ("no_show", today - timedelta(days=10), Decimal("0.00")),
+    ]
+    for status, check_in, total in stays:
+        BookingFactory(
+            room_type=room_type,
+            guest=guest,
+            status=status,
+            check_in=check_in,
+            check_out=check_in + timedelta(days=2),
+            total_price=total,
+        )
+    client.force_login(guest)
+
+    body = client.get(reverse("bookings:mine"), {"show": "past"}).content.decode()
+
+    rows = body.split("<tbody>")[1].split("</tbody>")[0].split("</tr>")[:-1]
+    shown = {
+        (row.split('<span class="tag">')[1].split("</span>")[0], row.split("<td>")[5])
+        for row in rows
+    }
+    assert shown == {
+        ("Checked out", "€1,234.50</td>"),
+        ("Cancelled", "€99.00</td>"),
+        ("Checked out", "€10.05</td>"),
+        ("No-show", "€0.00</td>"),
+    }
+    first = today - timedelta(days=40)
+    assert f"{first.day} {first:%b %Y} → " in body
+
+
 def test_a_session_outlives_the_cache_that_serves_it(client, guest, django_assert_num_queries):
     # Sessions are read through the cache but kept in the database: Redis
     # restarting or evicting them logs nobody out.
