@@ -1,4 +1,3 @@
-import html
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -8,6 +7,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, to_locale
 
 from caching.fragments import idempotency_key
+from hotel.html import escape
 from hotel.templatetags.hotel_tags import format_day, format_money
 
 register = template.Library()
@@ -32,13 +32,6 @@ _GUEST_ROW = (
 )
 
 
-def _escape(value) -> str:
-    """Django's conditional_escape for the plain values of a row, without its lazy-text check."""
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return html.escape(str(value))
-
-
 @register.simple_tag
 def guest_booking_rows(bookings: Iterable) -> str:
     """The rows of My bookings' table: reference, hotel, room, dates, total, status.
@@ -56,17 +49,17 @@ def guest_booking_rows(bookings: Iterable) -> str:
     for booking in bookings:
         label = labels.get(booking.status)
         if label is None:
-            label = labels[booking.status] = _escape(booking.get_status_display())
+            label = labels[booking.status] = escape(booking.get_status_display())
         rows.append(
             _GUEST_ROW.format(
-                _escape(booking.get_absolute_url()),
-                _escape(booking.reference),
-                _escape(booking.hotel_name),
-                _escape(booking.hotel_city),
-                _escape(booking.room_type_name),
-                _escape(format_day(booking.check_in, "j M Y", language)),
-                _escape(format_day(booking.check_out, "j M Y", language)),
-                _escape(format_money(Decimal(booking.total_price), booking.currency, locale)),
+                escape(booking.get_absolute_url()),
+                escape(booking.reference),
+                escape(booking.hotel_name),
+                escape(booking.hotel_city),
+                escape(booking.room_type_name),
+                escape(format_day(booking.check_in, "j M Y", language)),
+                escape(format_day(booking.check_out, "j M Y", language)),
+                escape(format_money(Decimal(booking.total_price), booking.currency, locale)),
                 label,
             )
         )

@@ -1,0 +1,105 @@
+"""A room option over a stay, as the search, hotel and room type pages show it.
+
+Built in Python, as Django's admin builds its change list rows: a page of
+search results shows up to a hundred options, and through the template
+engine each cost about 0.2 ms, most of a long-tail search's time. Every
+value is escaped; money and dates are formatted as the ``money`` and
+``nightly_prices`` filters do. Inside a memoised fragment the CSRF field and
+the idempotency key come out as caching.fragments' markers, as the tags do.
+"""
+
+from decimal import Decimal
+
+from django import template
+from django.template.defaulttags import CsrfTokenNode
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, to_locale
+
+from caching.fragments import idempotency_key
+from hotel.html import escape
+from hotel.templatetags.hotel_tags import format_day, format_money
+
+from ..cards import OptionCard
+
+register = template.Library()
+
+
+def _hold_form(context, option: OptionCard) -> str:
+    # The hold view reads these values: never grouped or localized.
+    return (
+        f'<form method="post" action="{escape(option.hold_url)}">'
+        f"{CsrfTokenNode().render(context)}"
+        f'<input type="hidden" name="idempotency_key" value="{idempotency_key(context)}">\n'
+        f'<input type="hidden" name="room_type" value="{int(option.room_type.pk)}">\n'
+        f'<input type="hidden" name="check_in" value="{option.check_in.isoformat()}">\n'
+        f'<input type="hidden" name="check_out" value="{option.check_out.isoformat()}">\n'
+        f'<input type="hidden" name="adults" value="{int(option.adults)}">\n'
+        f'<input type="hidden" name="children" value="{int(option.children)}">\n'
+        '<button type="submit">Book</button>\n'
+        "</form>"
+    )
+
+
+def _reasons(option: OptionCard) -> str:
+    return "".join(f'<span class="tag bad">{escape(reason)}</span>' for reason in option.reasons)
+
+
+def _rooms_left(option: OptionCard) -> str:
+    if option.rooms_left is None:
+        return ""
+    return f'<span class="tag bad">{int(option.rooms_left)} left</span>'
+
+
+def _total(option: OptionCard, locale: str) -> str:
+    return escape(format_money(Decimal(option.total), option.currency, locale))
+
+
+@register.simple_tag(takes_context=True)
+def room_option(context, option: OptionCard) -> SafeString:
+    """One room type's line in a search result or on its own page: price, nights, Book."""
+    room_type = option.room_type
+    head = (
+        '<div class="spread">\n<div>\n'
+        f'<strong><a href="{escape(room_type.url)}">{escape(room_type.name)}</a></strong>\n'
+        f'<span class="muted">· {escape(room_type.beds)} · up to '
+        f"{int(room_type.max_occupancy)} guests</span>\n</div>\n"
+    )
+    if not option.bookable:
+        return mark_safe(f"{head}<div>{_reasons(option)}</div>\n</div>")  # noqa: S308
+    language = get_language() or "en-gb"
+    locale = to_locale(language)
+    nights = len(option.nights)
+    prices = " · ".join(
+        f"{format_day(night.date, 'D j', language)}: "
+        f"{format_money(Decimal(night.price), option.currency, locale)}"
+        for night in option.nights
+    )
+    hold = _hold_form(context, option) if option.hold_url else ""
+    return mark_safe(  # noqa: S308 - every value is escaped or a number
+        f'{head}<div class="row">\n<div>\n'
+        f'<span class="price">{_total(option, locale)}</span>\n'
+        f'<span class="muted">for {nights} night{"" if nights == 1 else "s"}</span>\n'
+        f"{_rooms_left(option)}\n"
+        f'<div class="muted" title="Price of each night">{escape(prices)}</div>\n'
+        f"</div>\n{hold}\n</div>\n</div>"
+    )
+
+
+@register.simple_tag(takes_context=True)
+def hotel_option(context, option: OptionCard) -> SafeString:
+    """One room type's card on the hotel page for a stay: price for the stay, Book."""
+    room_type = option.room_type
+    head = (
+        '<article class="card">\n'
+        f'<h3 style="margin-top:0"><a href="{escape(room_type.url)}">{escape(room_type.name)}</a>'
+        f'</h3>\n<p class="muted">{escape(room_type.beds)} · up to '
+        f"{int(room_type.max_occupancy)} guests</p>\n"
+    )
+    if not option.bookable:
+        return mark_safe(f"{head}<p>{_reasons(option)}</p>\n</article>")  # noqa: S308
+    locale = to_locale(get_language() or "en-gb")
+    hold = _hold_form(context, option) if option.hold_url else ""
+    return mark_safe(  # noqa: S308 - every value is escaped or a number
+        f'{head}<p><span class="price">{_total(option, locale)}</span> for the stay\n'
+        f"{_rooms_left(option)}</p>\n{hold}\n</article>"
+    )

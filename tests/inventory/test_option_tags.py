@@ -1,0 +1,126 @@
+"""The room options the search, hotel and room type pages show, built in Python."""
+
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.template import Context, Template
+from django.utils import translation
+
+from caching import fragments
+from inventory.cards import NightCard, OptionCard, RoomTypeCard
+
+pytestmark = pytest.mark.django_db
+
+TAGS = ("room_option", "hotel_option")
+
+
+def _option(**changes) -> OptionCard:
+    values = {
+        "room_type": RoomTypeCard(
+            pk=1234, url="/hotels/h/rooms/r/", name="Double", beds="1 king bed", max_occupancy=2
+        ),
+        "check_in": date(2027, 3, 5),
+        "check_out": date(2027, 3, 7),
+        "adults": 2,
+        "children": 1,
+        "currency": "EUR",
+        "bookable": True,
+        "rooms_left": None,
+        "total": Decimal("1234.50"),
+        "nights": (
+            NightCard(date(2027, 3, 5), Decimal("600.00")),
+            NightCard(date(2027, 3, 6), Decimal("634.50")),
+        ),
+        "reasons": (),
+        "hold_url": "/book/hold/",
+    }
+    return OptionCard(**{**values, **changes})
+
+
+def _render(tag: str, option: OptionCard, **context) -> str:
+    template = Template(f"{{% load inventory_tags %}}{{% {tag} option %}}")
+    return template.render(Context({"option": option, "csrf_token": "tok3n", **context}))
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_an_option_escapes_what_staff_typed(tag):
+    room_type = RoomTypeCard(
+        pk=1, url="/r/?a=1&b=2", name='Suite <i>"deluxe"</i>', beds="1 <b>king</b>", max_occupancy=2
+    )
+    closed = _option(room_type=room_type, bookable=False, reasons=("Sold out <script>x()",))
+
+    for option in (_option(room_type=room_type), closed):
+        html = _render(tag, option)
+        assert "Suite &lt;i&gt;&quot;deluxe&quot;&lt;/i&gt;" in html
+        assert "1 &lt;b&gt;king&lt;/b&gt;" in html
+        assert 'href="/r/?a=1&amp;b=2"' in html
+        assert "<i>" not in html and "<b>" not in html
+    assert "Sold out &lt;script&gt;x()" in _render(tag, closed)
+    assert "<form" not in _render(tag, closed)
+
+
+def test_a_room_option_shows_the_total_each_night_and_the_rooms_left():
+    html = _render("room_option", _option(rooms_left=2))
+    assert '<span class="price">€1,234.50</span>' in html
+    assert "for 2 nights" in html
+    assert "Fri 5: €600.00 · Sat 6: €634.50" in html
+    assert '<span class="tag bad">2 left</span>' in html
+
+    one_night = _option(nights=(NightCard(date(2027, 3, 5), Decimal("90.00")),))
+    html = _render("room_option", one_night)
+    assert "for 1 night<" in html
+    assert "left<" not in html
+
+
+def test_a_hotel_option_shows_the_total_for_the_stay_and_the_rooms_left():
+    html = _render("hotel_option", _option(rooms_left=1))
+    assert '<span class="price">€1,234.50</span> for the stay' in html
+    assert '<span class="tag bad">1 left</span>' in html
+    assert "left<" not in _render("hotel_option", _option())
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_the_book_form_posts_the_stay_unlocalized_with_this_requests_csrf_and_a_fresh_key(
+    tag, settings
+):
+    settings.USE_THOUSAND_SEPARATOR = True
+    with translation.override("pt"):
+        first, second = _render(tag, _option()), _render(tag, _option())
+
+    for html in (first, second):
+        assert '<form method="post" action="/book/hold/">' in html
+        assert '<input type="hidden" name="csrfmiddlewaretoken" value="tok3n">' in html
+        for name, value in [
+            ("room_type", "1234"),
+            ("check_in", "2027-03-05"),
+            ("check_out", "2027-03-07"),
+            ("adults", "2"),
+            ("children", "1"),
+        ]:
+            assert f'<input type="hidden" name="{name}" value="{value}">' in html
+    keys = [
+        re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', html).group(1)
+        for html in (first, second)
+    ]
+    assert keys[0] != keys[1]
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_an_option_without_the_booking_pages_has_no_book_button(tag):
+    assert "<form" not in _render(tag, _option(hold_url=None))
+
+
+def test_an_option_in_a_cached_block_is_filled_with_each_requests_csrf_and_key():
+    pieces = fragments.render_pieces("hotel/_hotel_options.html", {"options": [_option()]})
+    assert "tok3n" not in "".join(pieces)
+
+    filled = [
+        str(fragments.fill(pieces, Context({"csrf_token": token}))) for token in ("one", "two")
+    ]
+
+    assert 'name="csrfmiddlewaretoken" value="one"' in filled[0]
+    assert 'name="csrfmiddlewaretoken" value="two"' in filled[1]
+    keys = [re.search(r'name="idempotency_key" value="(\w+)"', html).group(1) for html in filled]
+    assert keys[0] != keys[1] and all(len(key) == 32 for key in keys)
