@@ -1,4 +1,4 @@
-"""A room option over a stay, as the search, hotel and room type pages show it.
+"""A hotel's search result and a room option over a stay, as the pages show them.
 
 Built in Python, as Django's admin builds its change list rows: a page of
 search results shows up to a hundred options, and through the template
@@ -17,9 +17,9 @@ from django.utils.translation import get_language, to_locale
 
 from caching.fragments import idempotency_key
 from hotel.html import escape
-from hotel.templatetags.hotel_tags import format_day, format_money
+from hotel.templatetags.hotel_tags import format_day, format_money, star_rating
 
-from ..cards import OptionCard
+from ..cards import OptionCard, SearchResultCard
 
 register = template.Library()
 
@@ -103,3 +103,38 @@ def hotel_option(context, option: OptionCard) -> SafeString:
         f'{head}<p><span class="price">{_total(option, locale)}</span> for the stay\n'
         f"{_rooms_left(option)}</p>\n{hold}\n</article>"
     )
+
+
+@register.simple_tag(takes_context=True)
+def search_result(context, result: SearchResultCard) -> SafeString:
+    """One hotel on the search page: name, stars, the cheapest stay, amenities, its options."""
+    hotel = result.hotel
+    if result.cheapest is None:
+        cheapest = '<span class="tag bad">Nothing free for these dates</span>'
+    else:
+        locale = to_locale(get_language() or "en-gb")
+        price = escape(format_money(Decimal(result.cheapest), hotel.currency, locale))
+        cheapest = f'<span>from <span class="price">{price}</span></span>'
+    amenities = "".join(
+        f'<span class="tag">{escape(name)}</span>' for _slug, name in result.amenities
+    )
+    parts = [
+        '<article class="card">\n<div class="spread">\n'
+        f'<h2 style="margin-top:0"><a href="{escape(hotel.url)}">{escape(hotel.name)}</a>\n'
+        f'<span class="stars" aria-label="{int(hotel.stars)} stars">{star_rating(hotel.stars)}'
+        f"</span></h2>\n{cheapest}\n</div>\n"
+        f'<p class="muted">{escape(hotel.city)} · {escape(hotel.address)}</p>\n',
+        f"<p>{amenities}</p>\n" if amenities else "",
+        *(room_option(context, option) for option in result.bookable),
+    ]
+    if result.not_bookable:
+        n = len(result.not_bookable)
+        room_types = "room type" if n == 1 else "room types"
+        parts += [
+            f"\n<details{'' if result.bookable else ' open'}>\n"
+            f'<summary class="muted">{n} {room_types} not available</summary>\n',
+            *(room_option(context, option) for option in result.not_bookable),
+            "\n</details>",
+        ]
+    parts.append("\n</article>")
+    return mark_safe("".join(parts))  # noqa: S308 - every value is escaped or a number

@@ -1,4 +1,4 @@
-"""The room options the search, hotel and room type pages show, built in Python."""
+"""The search results and room options the pages show, built in Python."""
 
 import re
 from datetime import date
@@ -9,7 +9,7 @@ from django.template import Context, Template
 from django.utils import translation
 
 from caching import fragments
-from inventory.cards import NightCard, OptionCard, RoomTypeCard
+from inventory.cards import HotelCard, NightCard, OptionCard, RoomTypeCard, SearchResultCard
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +124,52 @@ def test_an_option_in_a_cached_block_is_filled_with_each_requests_csrf_and_key()
     assert 'name="csrfmiddlewaretoken" value="two"' in filled[1]
     keys = [re.search(r'name="idempotency_key" value="(\w+)"', html).group(1) for html in filled]
     assert keys[0] != keys[1] and all(len(key) == 32 for key in keys)
+
+
+def _result(**changes) -> SearchResultCard:
+    values = {
+        "hotel": HotelCard(
+            pk=7,
+            url="/hotels/casa/?x=1&y=2",
+            name='Casa "Azul" <script>x()</script>',
+            stars=4,
+            city="Lisbon & <b>co</b>",
+            address="Rua <i>1</i>",
+            currency="EUR",
+        ),
+        "cheapest": Decimal("1234.50"),
+        "amenities": (("wifi", "Wi-Fi <b>free</b>"), ("bar", "Bar")),
+        "bookable": (_option(),),
+        "not_bookable": (),
+    }
+    return SearchResultCard(**{**values, **changes})
+
+
+def _result_html(result: SearchResultCard) -> str:
+    return Template("{% load inventory_tags %}{% search_result result %}").render(
+        Context({"result": result, "csrf_token": "tok3n"})
+    )
+
+
+def test_a_search_result_escapes_what_staff_typed():
+    html = _result_html(_result())
+    assert 'href="/hotels/casa/?x=1&amp;y=2">Casa &quot;Azul&quot; &lt;script&gt;' in html
+    assert "Lisbon &amp; &lt;b&gt;co&lt;/b&gt; · Rua &lt;i&gt;1&lt;/i&gt;" in html
+    assert '<span class="tag">Wi-Fi &lt;b&gt;free&lt;/b&gt;</span>' in html
+    assert "<script>" not in html and "<b>" not in html
+    assert '<span class="stars" aria-label="4 stars">★★★★</span>' in html
+    assert 'from <span class="price">€1,234.50</span>' in html
+
+
+def test_a_search_result_lists_the_options_it_cannot_sell_folded_unless_none_can_be_sold():
+    closed = _option(bookable=False, reasons=("Sold out",))
+    some = _result_html(_result(not_bookable=(closed,)))
+    none = _result_html(
+        _result(cheapest=None, bookable=(), not_bookable=(closed, closed), amenities=())
+    )
+
+    assert "<details>" in some and "1 room type not available" in some
+    assert some.count('name="idempotency_key"') == 1
+    assert "<details open>" in none and "2 room types not available" in none
+    assert '<span class="tag bad">Nothing free for these dates</span>' in none
+    assert "<form" not in none and 'class="tag">' not in none
