@@ -9,7 +9,14 @@ from django.template import Context, Template
 from django.utils import translation
 
 from caching import fragments
-from inventory.cards import HotelCard, NightCard, OptionCard, RoomTypeCard, SearchResultCard
+from inventory.cards import (
+    DayCard,
+    HotelCard,
+    NightCard,
+    OptionCard,
+    RoomTypeCard,
+    SearchResultCard,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +180,36 @@ def test_a_search_result_lists_the_options_it_cannot_sell_folded_unless_none_can
     assert "<details open>" in none and "2 room types not available" in none
     assert '<span class="tag bad">Nothing free for these dates</span>' in none
     assert "<form" not in none and 'class="tag">' not in none
+
+
+def test_a_calendar_shows_each_day_as_it_stands_a_row_a_week():
+    def day(n, **changes):
+        values = {
+            "date": date(2027, 3, n),
+            "exists": True,
+            "stop_sell": False,
+            "free": 5,
+            "price": Decimal("1200.00"),
+            "min_stay": 1,
+        }
+        return DayCard(**{**values, **changes})
+
+    weeks = (
+        (None, None, day(3), day(4, free=2), day(5, free=0), day(6, stop_sell=True), day(7)),
+        (day(8, exists=False, free=0, price=None), day(9, min_stay=3), *([None] * 5)),
+    )
+    html = Template("{% load inventory_tags %}{% calendar_rows weeks 'EUR' %}").render(
+        Context({"weeks": weeks})
+    )
+    rows = [re.findall(r"<td[^>]*>.*?</td>", row, re.S) for row in html.split("</tr>")[:-1]]
+    cells = [[" ".join(cell.split()) for cell in row] for row in rows]
+
+    assert [len(row) for row in cells] == [7, 7]
+    assert cells[0][:2] == ["<td></td>", "<td></td>"]
+    assert cells[0][2] == '<td class="free"> <div class="day">3 Mar</div> 5 free<br>€1,200.00 </td>'
+    assert cells[0][3].startswith('<td class="few">') and "2 free<br>€1,200.00" in cells[0][3]
+    assert cells[0][4].startswith('<td class="none">') and "Sold out" in cells[0][4]
+    assert "Closed" in cells[0][5] and "free<br>" not in cells[0][5]
+    assert cells[1][0] == '<td class="none"> <div class="day">8 Mar</div> Not on sale </td>'
+    assert '5 free<br>€1,200.00<br><span class="muted">min 3 nights</span>' in cells[1][1]
+    assert cells[1][2:] == ["<td></td>"] * 5
