@@ -1,10 +1,16 @@
 """How the application talks to PostgreSQL."""
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 from django.db import connection
 
 from hotel.models import Hotel
 from tests.factories import HotelFactory
+from tests.servers import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -27,3 +33,31 @@ def test_a_statement_run_again_and_again_is_prepared_and_no_longer_planned_each_
     # The slug travels as a parameter, so one statement serves every hotel.
     assert len(prepared) == 1
     assert "$1" in prepared[0] and hotel.slug not in prepared[0]
+
+
+def test_the_suite_keeps_the_options_of_its_database_url_beside_the_binding_options():
+    # given a DATABASE_URL that carries connection options, as CI's often do
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/hotel?connect_timeout=7",
+    }
+    # when the test settings are read
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json; from django.conf import settings; "
+            "print(json.dumps(settings.DATABASES['default']['OPTIONS']))",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    # then the URL's options and the binding options are both there
+    options = json.loads(result.stdout.strip().splitlines()[-1])
+    assert options["connect_timeout"] == 7
+    assert options["server_side_binding"] is True

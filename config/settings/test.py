@@ -9,14 +9,14 @@ SECRET_KEY = "test-only-secret-key-not-for-production"  # noqa: S105
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 
+_db = env.db_url_config(env("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/hotel"))
 DATABASES = {
     "default": {
-        **env.db_url_config(
-            env("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/hotel")
-        ),
+        **_db,
         "ATOMIC_REQUESTS": False,
         "CONN_MAX_AGE": 0,
-        "OPTIONS": dict(POSTGRES_OPTIONS),
+        # Merged, as base.py does: the URL's own options (sslmode, ...) stay.
+        "OPTIONS": {**_db.get("OPTIONS", {}), **POSTGRES_OPTIONS},
     }
 }
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
