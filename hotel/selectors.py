@@ -136,9 +136,10 @@ def hotel_for_page(*, slug: str) -> HotelPage:
     with connection.cursor() as cursor:
         cursor.execute(room_types_sql, [hotel.pk])
         for pk, *values, price, amenity in cursor.fetchall():
-            _values, names = cards.setdefault(pk, ([*values, Decimal(price).quantize(CENT)], []))
+            if pk not in cards:
+                cards[pk] = ([*values, Decimal(price).quantize(CENT)], [])
             if amenity is not None:
-                names.append(amenity)
+                cards[pk][1].append(amenity)
     return HotelPage(
         hotel=hotel,
         amenities=amenities,

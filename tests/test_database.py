@@ -61,3 +61,26 @@ def test_the_suite_keeps_the_options_of_its_database_url_beside_the_binding_opti
     options = json.loads(result.stdout.strip().splitlines()[-1])
     assert options["connect_timeout"] == 7
     assert options["server_side_binding"] is True
+
+
+@pytest.mark.parametrize("threshold", ["off", "-1", "5.5"])
+def test_a_prepare_threshold_that_is_not_a_whole_number_is_refused_with_a_clear_message(
+    threshold,
+):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DB_PREPARE_THRESHOLD": threshold,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; settings.DATABASES"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "DB_PREPARE_THRESHOLD must be a whole number, or empty" in result.stderr
+    assert repr(threshold) in result.stderr

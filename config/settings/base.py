@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -90,8 +91,13 @@ DATABASE_URL = env("DATABASE_URL", default="")
 # once a connection has run it DB_PREPARE_THRESHOLD times, so PostgreSQL stops
 # planning it again: for this site's small indexed queries, planning is most
 # of the server's time. A pooler in transaction mode without prepared
-# statement support (PgBouncer before 1.21) needs it off: set it empty.
-_prepare_threshold = env("DB_PREPARE_THRESHOLD", default="5")
+# statement support (PgBouncer before 1.22) needs it off: set it empty.
+_prepare_threshold = env("DB_PREPARE_THRESHOLD", default="5").strip()
+if _prepare_threshold and not _prepare_threshold.isdigit():
+    raise ImproperlyConfigured(
+        f"DB_PREPARE_THRESHOLD must be a whole number, or empty to turn prepared statements "
+        f"off; it is {_prepare_threshold!r}."
+    )
 POSTGRES_OPTIONS = {
     "server_side_binding": True,
     "prepare_threshold": int(_prepare_threshold) if _prepare_threshold else None,
