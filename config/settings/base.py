@@ -82,6 +82,10 @@ TEMPLATES = [
     },
 ]
 
+# Web processes collect their youngest objects after this many new ones
+# (Python's default is 700): config.process.tune_garbage_collector.
+GC_GEN0_THRESHOLD = env.int("GC_GEN0_THRESHOLD", default=10_000)
+
 # --- Database ---------------------------------------------------------------
 
 # Services own their transactions (CONVENTIONS.md), so requests are not atomic.
