@@ -26,6 +26,7 @@ from django.urls import reverse
 from bookings.exceptions import StayNotAvailable
 from bookings.models import Booking
 from caching.api import cached, invalidate
+from config.process import tune_garbage_collector
 from hotel.models import Hotel, RoomType
 from inventory.models import RoomInventory
 
@@ -329,6 +330,8 @@ def run_operations(
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
     rng = random.Random(seed)
     ctx = Context.load(today=today)
+    # The operations run in a process set up as a web process is (config.wsgi).
+    tune_garbage_collector()
     counter = QueryCounter()
     results = []
     with counter.installed():
