@@ -23,6 +23,7 @@ def test_with_no_environment_the_server_starts_on_sqlite_and_serves_the_demo(tmp
         health_status, health = fetch(base + "/health/")
         search_status, search = fetch(f"{base}/search/?q=Lisbon&{stay}")
         hotel_status, hotel = fetch(base + "/hotels/alfama-riverside/")
+        room_status, room = fetch(f"{base}/hotels/alfama-riverside/rooms/junior-suite/?{stay}")
 
     # then the home page lists the demo cities and the health check is on SQLite
     assert status == 200
@@ -35,6 +36,10 @@ def test_with_no_environment_the_server_starts_on_sqlite_and_serves_the_demo(tmp
     # and the hotel page reads its catalogue, in SQL, on SQLite too
     assert hotel_status == 200
     assert "Junior Suite" in hotel and "€240.00" in hotel and "Free Wi-Fi" in hotel
+    # and the room type page's calendar and quote, built in Python, on SQLite too
+    assert room_status == 200
+    assert 'class="cal"' in room and " free<br>€" in room
+    assert 'name="idempotency_key"' in room and "for 3 nights" in room
 
 
 def test_health_answers_503_when_the_database_is_down(tmp_path):
