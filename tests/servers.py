@@ -48,6 +48,25 @@ def manage(*args: str, env: dict[str, str], timeout: int = 180) -> subprocess.Co
     )
 
 
+def python(code: str, **env: str | None) -> subprocess.CompletedProcess:
+    """Run ``code`` in a new interpreter with the test settings and ``env`` (None unsets)."""
+    environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    for name, value in env.items():
+        if value is None:
+            environ.pop(name, None)
+        else:
+            environ[name] = value
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def runserver(env: dict[str, str]):
     """Serve the project with `runserver`, as `make run` does; yield its base URL."""
     port = free_port()

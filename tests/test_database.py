@@ -1,16 +1,13 @@
 """How the application talks to PostgreSQL."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from django.db import connection
 
 from hotel.models import Hotel
 from tests.factories import HotelFactory
-from tests.servers import ROOT
+from tests.servers import python
 
 pytestmark = pytest.mark.django_db
 
@@ -37,27 +34,15 @@ def test_a_statement_run_again_and_again_is_prepared_and_no_longer_planned_each_
 
 def test_the_suite_keeps_the_options_of_its_database_url_beside_the_binding_options():
     # given a DATABASE_URL that carries connection options, as CI's often do
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/hotel?connect_timeout=7",
-    }
+    url = "postgres://postgres@127.0.0.1:5432/hotel?connect_timeout=7"
     # when the test settings are read
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import json; from django.conf import settings; "
-            "print(json.dumps(settings.DATABASES['default']['OPTIONS']))",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    result = python(
+        "import json; from django.conf import settings; "
+        "print(json.dumps(settings.DATABASES['default']['OPTIONS']))",
+        DATABASE_URL=url,
     )
     # then the URL's options and the binding options are both there
+    assert result.returncode == 0, result.stderr
     options = json.loads(result.stdout.strip().splitlines()[-1])
     assert options["connect_timeout"] == 7
     assert options["server_side_binding"] is True
@@ -67,19 +52,8 @@ def test_the_suite_keeps_the_options_of_its_database_url_beside_the_binding_opti
 def test_a_prepare_threshold_that_is_not_a_whole_number_is_refused_with_a_clear_message(
     threshold,
 ):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DB_PREPARE_THRESHOLD": threshold,
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", "from django.conf import settings; settings.DATABASES"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = python(
+        "from django.conf import settings; settings.DATABASES", DB_PREPARE_THRESHOLD=threshold
     )
     assert result.returncode != 0
     assert "DB_PREPARE_THRESHOLD must be a whole number, or empty" in result.stderr
