@@ -34,10 +34,11 @@ A fragment that is costly and asked for by many guests can also be kept in
 Redis, shared by every process: ``{% fragment "x.html" shared card=card %}``.
 Its shared key is a digest of the pickled memo key (pickling is one to one, so
 two different values never share a key; an unpicklable value is simply not
-shared) and of every template file the engines search, so a release that changes a
-template does not serve the previous one's HTML. It costs a round trip to
-Redis on every local miss, so it suits fragments that hold many others (a
-hotel's search result, a room's calendar), not the small ones inside them.
+shared) and of every template file and the project's Python source, so a release
+that changes a template or the code of a tag does not serve the previous one's HTML.
+It costs a round trip to Redis on every local miss, so it suits fragments
+that hold many others (a hotel's search result, a room's calendar), not the
+small ones inside them.
 A block that renders a list of them looks them up in one round trip, and
 keeps the ones it rendered in one more, inside
 ``with shared_fragments("x.html", [{"card": card} for card in cards]):``.
@@ -62,6 +63,8 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Model
 from django.forms import ModelChoiceField
@@ -278,12 +281,21 @@ def _fill(pieces: tuple[str, ...], context) -> str:
 
 @functools.cache
 def _templates_digest() -> str:
-    """A digest of every template file the engines search, read once per process."""
+    """A digest of every template file the engines search and of the project's Python
+    source, read once per process."""
     digest = sha256()
     for engine in engines.all():
         for directory in engine.template_dirs:
             for path in sorted(Path(directory).rglob("*.html")):
                 digest.update(str(path.relative_to(directory)).encode())
+                digest.update(path.read_bytes())
+    # Python builds HTML too, whole fragments of it (inventory_tags, with
+    # hotel.html's escape and the cards it reads): a release that changes the
+    # project's code must not share the previous one's HTML either.
+    for app in apps.get_app_configs():
+        if Path(app.path).parent == Path(settings.BASE_DIR):
+            for path in sorted(Path(app.path).rglob("*.py")):
+                digest.update(str(path.relative_to(settings.BASE_DIR)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
 

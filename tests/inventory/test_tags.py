@@ -3,6 +3,8 @@
 import re
 from datetime import date
 from decimal import Decimal
+from importlib import import_module
+from pathlib import Path
 
 import pytest
 from django.template import Context, Template
@@ -213,3 +215,35 @@ def test_a_calendar_shows_each_day_as_it_stands_a_row_a_week():
     assert cells[1][0] == '<td class="none"> <div class="day">8 Mar</div> Not on sale </td>'
     assert '5 free<br>€1,200.00<br><span class="muted">min 3 nights</span>' in cells[1][1]
     assert cells[1][2:] == ["<td></td>"] * 5
+
+
+@pytest.fixture
+def _digest_read_again():
+    fragments._templates_digest.cache_clear()
+    yield
+    fragments._templates_digest.cache_clear()
+
+
+@pytest.mark.parametrize("module", ["inventory.templatetags.inventory_tags", "hotel.html"])
+def test_a_release_that_changes_only_the_python_of_a_tag_does_not_share_the_previous_html(
+    module, monkeypatch, _digest_read_again
+):
+    # given a search result kept in Redis by a release, whose template now
+    # only calls {% search_result %}: its HTML is built in Python
+    key = fragments._memo_key("inventory/_search_result.html", {"result": _result()})
+    kept_by_previous_release = fragments._shared_key(key)
+
+    # when the next release changes that Python (an escaping fix) and no template
+    changed = Path(import_module(module).__file__)
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(
+        Path,
+        "read_bytes",
+        lambda path: (
+            read_bytes(path) + (b"\n# escape one more value\n" if path == changed else b"")
+        ),
+    )
+    fragments._templates_digest.cache_clear()
+
+    # then it neither serves nor keeps in memory the previous release's HTML
+    assert fragments._shared_key(key) != kept_by_previous_release
