@@ -1,19 +1,20 @@
 """Rendered template fragments, memoised by the values they show.
 
     {% load fragments %}
-    {% fragment "inventory/_room_option.html" option=card %}
+    {% fragment "inventory/_calendar.html" weeks=weeks currency=currency %}
 
-renders the template with ``option`` and nothing else from the page's
+renders the template with its values and nothing else from the page's
 context, so its HTML is a function of the template, the values, the active
-language, the time zone and the script prefix. It is kept under exactly that
+language, the time zone, the script prefix and the release (its templates and
+code: tags build HTML too). It is kept under exactly that
 key in a bounded LRU in this process and never needs invalidating: a write
 that changes what the fragment shows changes the values it is given, hence
 the key.
 
 This is what lets a page survive the availability invalidations of a busy
 hotel. A hold bumps its whole hotel's namespace, so the page's data is read
-again, but every room type whose figures did not move renders from memory;
-Django's template engine costs far more than the read.
+again, but every hotel result and calendar whose figures did not move renders
+from memory; rendering costs far more than the read.
 
 The values must be hashable and carry everything the template shows: named
 tuples, frozen dataclasses, strings, numbers, dates, Decimals. A model
@@ -280,7 +281,7 @@ def _fill(pieces: tuple[str, ...], context) -> str:
 
 
 @functools.cache
-def _templates_digest() -> str:
+def release_digest() -> str:
     """A digest of every template file the engines search and of the project's Python
     source, read once per process."""
     digest = sha256()
@@ -305,7 +306,7 @@ def _shared_key(key) -> str | None:
         payload = pickle.dumps(key, protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError):
         return None
-    return f"frag:{_templates_digest()[:16]}:{sha256(payload).hexdigest()}"
+    return f"frag:{release_digest()[:16]}:{sha256(payload).hexdigest()}"
 
 
 class _Batch:
@@ -390,13 +391,18 @@ def shared_fragments(template_name: str, values_list: Iterable[dict[str, Any]]):
 PIECES_FORMAT = "pieces-2"
 
 
-def conditions() -> tuple[str, str, str, str]:
+def conditions() -> tuple[str, ...]:
     """What a rendering depends on beyond its values: the language, time zone and script
-    prefix, and the layout of the pieces it is kept as."""
+    prefix, the release (its templates and code) and the layout of the pieces it is kept as.
+
+    Blocks cached whole (a page of search results, a hotel's options) are keyed on
+    them, so a release never serves the previous one's HTML from Redis.
+    """
     return (
         translation.get_language(),
         timezone.get_current_timezone_name(),
         get_script_prefix(),
+        release_digest()[:16],
         PIECES_FORMAT,
     )
 

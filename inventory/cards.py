@@ -36,7 +36,7 @@ class NightCard(NamedTuple):
 
 
 class OptionCard(NamedTuple):
-    """One room type over one stay for one party (inventory/_room_option.html)."""
+    """One room type over one stay for one party (inventory_tags: room_option, hotel_option)."""
 
     room_type: RoomTypeCard
     check_in: date
@@ -66,7 +66,7 @@ class HotelCard(NamedTuple):
 
 
 class SearchResultCard(NamedTuple):
-    """One hotel on the search page with its options (inventory/_search_result.html)."""
+    """One hotel on the search page with its options (inventory_tags: search_result)."""
 
     hotel: HotelCard
     cheapest: Decimal | None

@@ -48,7 +48,7 @@ def test_the_suite_keeps_the_options_of_its_database_url_beside_the_binding_opti
     assert options["server_side_binding"] is True
 
 
-@pytest.mark.parametrize("threshold", ["off", "-1", "5.5"])
+@pytest.mark.parametrize("threshold", ["off", "-1", "5.5", "²"])
 def test_a_prepare_threshold_that_is_not_a_whole_number_is_refused_with_a_clear_message(
     threshold,
 ):

@@ -23,3 +23,11 @@ def test_a_web_process_freezes_what_it_loaded_and_collects_young_objects_less_of
     assert threshold == [gen0, 10, 10]
     # Django, the project's modules and URL patterns: never scanned again.
     assert frozen > 10_000
+
+
+@pytest.mark.parametrize("setting", ["0", "-5", "lots", "1e4"])
+def test_a_collector_threshold_that_is_not_a_positive_whole_number_is_refused(setting):
+    result = python("from django.conf import settings; settings.DEBUG", GC_GEN0_THRESHOLD=setting)
+    assert result.returncode != 0
+    assert "GC_GEN0_THRESHOLD must be a whole number of 1 or more" in result.stderr
+    assert repr(setting) in result.stderr

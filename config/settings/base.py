@@ -84,7 +84,12 @@ TEMPLATES = [
 
 # Web processes collect their youngest objects after this many new ones
 # (Python's default is 700): config.process.tune_garbage_collector.
-GC_GEN0_THRESHOLD = env.int("GC_GEN0_THRESHOLD", default=10_000)
+_gc_gen0 = env("GC_GEN0_THRESHOLD", default="10000").strip()
+if not (_gc_gen0.isdecimal() and int(_gc_gen0) >= 1):
+    raise ImproperlyConfigured(
+        f"GC_GEN0_THRESHOLD must be a whole number of 1 or more; it is {_gc_gen0!r}."
+    )
+GC_GEN0_THRESHOLD = int(_gc_gen0)
 
 # --- Database ---------------------------------------------------------------
 
@@ -97,7 +102,7 @@ DATABASE_URL = env("DATABASE_URL", default="")
 # of the server's time. A pooler in transaction mode without prepared
 # statement support (PgBouncer before 1.22) needs it off: set it empty.
 _prepare_threshold = env("DB_PREPARE_THRESHOLD", default="5").strip()
-if _prepare_threshold and not _prepare_threshold.isdigit():
+if _prepare_threshold and not _prepare_threshold.isdecimal():
     raise ImproperlyConfigured(
         f"DB_PREPARE_THRESHOLD must be a whole number, or empty to turn prepared statements "
         f"off; it is {_prepare_threshold!r}."

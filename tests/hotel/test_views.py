@@ -1,6 +1,7 @@
 from datetime import date, timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from hotel.forms import SearchForm
@@ -317,6 +318,35 @@ def test_hotel_page_room_options_are_rendered_again_after_a_hold_in_their_week_o
         kept = Client().get(hotel.get_absolute_url(), stays[1])
     assert "hotel/_hotel_options.html" not in [t.name for t in kept.templates]
     assert "3 left" in kept.content.decode()
+
+
+def test_a_release_renders_the_hotel_pages_options_again_rather_than_serve_the_last_ones(
+    monkeypatch,
+):
+    from caching import fragments
+    from inventory import blocks
+    from tests.factories import RoomInventoryFactory
+
+    # given a hotel page for a stay, rendered once and then served from the cache
+    hotel = _hotel_with_rooms(1)
+    start = date.today() + timedelta(days=10)
+    RoomInventoryFactory(room_type=hotel.room_types.get(), date=start, total=3)
+    stay = {"check_in": str(start), "check_out": str(start + timedelta(days=1)), "adults": 2}
+    renders = []
+    render_pieces = blocks.render_pieces
+    monkeypatch.setattr(
+        blocks, "render_pieces", lambda *args: renders.append(args) or render_pieces(*args)
+    )
+    for _ in range(2):
+        assert "3 left" in Client().get(hotel.get_absolute_url(), stay).content.decode()
+    assert len(renders) == 1
+
+    # when the next release starts (new templates or code that builds HTML)
+    monkeypatch.setattr(fragments, "release_digest", lambda: "the-next-release")
+
+    # then its first visitor gets the options rendered by the new release
+    assert "3 left" in Client().get(hotel.get_absolute_url(), stay).content.decode()
+    assert len(renders) == 2
 
 
 def test_hotel_page_options_rendered_by_another_process_carry_an_idempotency_key(

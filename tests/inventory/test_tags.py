@@ -219,9 +219,9 @@ def test_a_calendar_shows_each_day_as_it_stands_a_row_a_week():
 
 @pytest.fixture
 def _digest_read_again():
-    fragments._templates_digest.cache_clear()
+    fragments.release_digest.cache_clear()
     yield
-    fragments._templates_digest.cache_clear()
+    fragments.release_digest.cache_clear()
 
 
 @pytest.mark.parametrize("module", ["inventory.templatetags.inventory_tags", "hotel.html"])
@@ -243,7 +243,7 @@ def test_a_release_that_changes_only_the_python_of_a_tag_does_not_share_the_prev
             read_bytes(path) + (b"\n# escape one more value\n" if path == changed else b"")
         ),
     )
-    fragments._templates_digest.cache_clear()
+    fragments.release_digest.cache_clear()
 
     # then it neither serves nor keeps in memory the previous release's HTML
     assert fragments._shared_key(key) != kept_by_previous_release
