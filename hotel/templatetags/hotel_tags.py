@@ -5,10 +5,28 @@ from functools import lru_cache
 
 from babel.numbers import format_currency
 from django import template
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import dateformat
 from django.utils.translation import get_language, to_locale
 
 register = template.Library()
+
+
+@lru_cache(maxsize=256)
+def _fixed_url(script_prefix: str, urlconf, name: str) -> str:
+    # Keyed by what reverse() reads besides the name: the script prefix the
+    # server is mounted under and the URLconf it resolves with.
+    return reverse(name, urlconf=urlconf)
+
+
+@register.simple_tag
+def nav_url(name: str) -> str:
+    """``{% url name %}`` for a page that takes no arguments, reversed once per process.
+
+    Every page's header links five of them; ``reverse`` costs about 30 µs a call.
+    """
+    return _fixed_url(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF, name)
 
 
 @lru_cache(maxsize=8192)
