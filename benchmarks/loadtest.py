@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import resource
 import shutil
@@ -43,7 +44,8 @@ BIN = Path(sys.executable).parent
 # Requests per task on average: reads are one request, a booking three
 # (hold, details, confirm), a cancel one; weights 80 / 6 / 2 (locustfile).
 REQUESTS_PER_TASK = (80 * 1 + 6 * 3 + 2 * 1) / 88
-# A rate is sustained when locust achieved this share of it.
+# A rate is sustained when locust achieved this share of it (less where the
+# arrivals' own randomness is larger: _shortfall_allowed).
 SUSTAINED_SHARE = 0.95
 # The step search goes no lower than this many requests a second.
 MIN_RATE = 2.0
@@ -440,10 +442,24 @@ def _per_request(cpu: dict[str, float], requests: int) -> dict[str, float | None
     }
 
 
+def _shortfall_allowed(result: dict) -> float:
+    """The share of the offered rate a step may fall short by and still count as sustained.
+
+    Guests arrive as a Poisson stream, so the requests a step asks for vary by
+    about the square root of their number: at 62.5 req/s for 20 s, by 35 of
+    1,250. Three times that is allowed where it is more than 5%, so that an
+    idle server is not judged by the load generator's own randomness.
+    """
+    seconds = result["requests"] / result["achieved_rps"] if result["achieved_rps"] else 0
+    expected = result["offered_rps"] * seconds
+    chance = 3 / math.sqrt(expected) if expected else 0
+    return max(1 - SUSTAINED_SHARE, chance)
+
+
 def _sustained(result: dict, slo_ms: float) -> bool:
     return bool(
         result["requests"]
-        and result["achieved_rps"] >= SUSTAINED_SHARE * result["offered_rps"]
+        and result["achieved_rps"] >= (1 - _shortfall_allowed(result)) * result["offered_rps"]
         and result["errors"] == 0
         and result["p95_ms"] is not None
         and result["p95_ms"] <= slo_ms
@@ -717,7 +733,8 @@ def loadtest_markdown(data: dict) -> str:
         ),
         (
             f"Highest sustained rate: **{best['achieved_rps']} req/s** (p95 {best['p95_ms']} ms, "
-            f"no errors; sustained = at least {SUSTAINED_SHARE:.0%} of the offered rate, no "
+            f"no errors; sustained = at least {SUSTAINED_SHARE:.0%} of the offered rate, less "
+            "three times the arrivals' own spread where that is larger, no "
             f"errors, p95 ≤ {data['slo_ms']:g} ms)."
             if best
             else f"No step was sustained (≥ {SUSTAINED_SHARE:.0%} of the offered rate, no errors, "
