@@ -1,6 +1,5 @@
 """A second web process, for tests of what processes share through Redis."""
 
-import re
 import secrets
 
 from django.utils.html import format_html
@@ -24,6 +23,3 @@ def become_another_process(monkeypatch) -> None:
     monkeypatch.setattr(fragments, "CSRF_MARK", csrf_mark)
     monkeypatch.setattr(fragments, "IDEMPOTENCY_MARK", idempotency_mark)
     monkeypatch.setattr(fragments, "_CSRF_FIELD", csrf_field)
-    monkeypatch.setattr(
-        fragments, "_MARKS", re.compile(f"({re.escape(csrf_field)}|{re.escape(idempotency_mark)})")
-    )

@@ -108,6 +108,22 @@ def test_each_render_carries_its_own_requests_csrf_token_and_fresh_idempotency_k
     assert not any(token in "".join(kept) for token in tokens + keys)
 
 
+def test_rendered_html_is_cut_at_every_marker_in_order_and_at_its_ends():
+    csrf, key = fragments._CSRF_FIELD, fragments.IDEMPOTENCY_MARK
+
+    pieces = fragments._split_marks(f"{csrf}a{key}{key}b{csrf}{csrf}<c>{key}")
+
+    assert pieces == (
+        "", "csrf", "a", "idempotency", "", "idempotency", "b",
+        "csrf", "", "csrf", "<c>", "idempotency", "",
+    )  # fmt: skip
+    # the pieces between the markers are the HTML, which a page without forms is whole
+    assert "".join(pieces[::2]) == "ab<c>"
+    assert fragments._split_marks("<p>no form</p>") == ("<p>no form</p>",)
+    # a marker's own text elsewhere (a CSRF_MARK with no field around it) is HTML
+    assert fragments._split_marks(fragments.CSRF_MARK) == (fragments.CSRF_MARK,)
+
+
 def test_forms_of_a_fragment_inside_a_fragment_get_keys_of_their_own_on_every_render():
     request = RequestFactory().get("/")
     renders = [
