@@ -6,15 +6,15 @@ rendered from, so every process serves it until a write to those nights or
 to the catalogue; the page fills it in per request with ``{% filled %}``.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from caching.api import cached
 from caching.fragments import conditions, render_pieces
-from hotel.models import Hotel
+from hotel.models import Hotel, RoomType
 
-from .cards import option_card
-from .selectors import AVAILABILITY_TTL, hotel_availability
-from .services import hotel_availability_namespaces
+from .cards import calendar_weeks, option_card
+from .selectors import AVAILABILITY_TTL, GUEST_CALENDAR_DAYS, hotel_availability, room_type_calendar
+from .services import hotel_availability_namespaces, room_type_availability_namespaces
 
 
 def hotel_options(
@@ -40,5 +40,37 @@ def hotel_options(
         ttl=AVAILABILITY_TTL,
         # Two guests rarely miss on one hotel and stay at once; the stampede
         # lock's round trips would cost on every miss.
+        lock=False,
+    )
+
+
+def room_type_calendar_block(
+    *, room_type: RoomType, start: date, days: int = GUEST_CALENDAR_DAYS
+) -> tuple[str, ...]:
+    """The room type page's calendar from ``start`` (inventory/_calendar.html).
+
+    Cached rendered, not as the days it shows: a page served from the cache
+    neither unpickles 60 days nor hashes them into a fragment key. A hold
+    refreshes the calendars of its own room type and weeks only; an edit of
+    the hotel (its currency) all of the hotel's.
+    """
+
+    def render() -> tuple[str, ...]:
+        days_shown = room_type_calendar(room_type=room_type, start=start, days=days)
+        return render_pieces(
+            "inventory/_calendar.html",
+            {"weeks": calendar_weeks(days_shown), "currency": room_type.hotel.currency},
+        )
+
+    return cached(
+        room_type_availability_namespaces(
+            hotel_id=room_type.hotel_id,
+            room_type_id=room_type.pk,
+            first=start,
+            last=start + timedelta(days=days - 1),
+        ),
+        ["room-calendar", room_type.pk, start, days, *conditions()],
+        render,
+        ttl=AVAILABILITY_TTL,
         lock=False,
     )

@@ -32,7 +32,6 @@ from .pricing import CENT, supplement_per_night
 from .services import (
     city_availability_namespaces,
     hotel_availability_namespaces,
-    room_type_availability_namespaces,
     stay_nights,
 )
 
@@ -562,23 +561,12 @@ def _calendar_rows(
 def room_type_calendar(
     *, room_type: RoomType, start: date, days: int = GUEST_CALENDAR_DAYS
 ) -> list[CalendarDay]:
-    """Free rooms and the nightly price of one room type, day by day, for the guest page."""
+    """Free rooms and the nightly price of one room type, day by day, for the guest page.
 
-    def load():
-        return _calendar_rows(room_type_ids=[room_type.pk], start=start, days=days)[room_type.pk]
-
-    return cached(
-        room_type_availability_namespaces(
-            hotel_id=room_type.hotel_id,
-            room_type_id=room_type.pk,
-            first=start,
-            last=start + timedelta(days=days - 1),
-        ),
-        ["room-calendar", room_type.pk, start.isoformat(), days],
-        load,
-        ttl=AVAILABILITY_TTL,
-        lock=False,
-    )
+    Not cached here: the page caches the calendar rendered
+    (inventory.blocks.room_type_calendar_block), under the same namespaces.
+    """
+    return _calendar_rows(room_type_ids=[room_type.pk], start=start, days=days)[room_type.pk]
 
 
 @dataclass

@@ -13,12 +13,12 @@ from hotel.forms import StayForm
 from hotel.models import RoomType
 from hotel.selectors import room_type_for_page
 
-from .cards import calendar_weeks, option_card, search_result_card
+from .blocks import room_type_calendar_block
+from .cards import option_card, search_result_card
 from .forms import InventorySearchForm
 from .selectors import (
     CATALOGUE_TTL,
     GUEST_CALENDAR_DAYS,
-    room_type_calendar,
     room_types_availability,
     search_hotels,
     search_namespaces,
@@ -111,7 +111,7 @@ def room_type_detail(request, slug, room_type_slug):
     if room_type is None:
         raise Http404("No such room type.")
     today = timezone.now().astimezone(room_type.hotel.tzinfo).date()
-    days = room_type_calendar(room_type=room_type, start=today, days=GUEST_CALENDAR_DAYS)
+    calendar = room_type_calendar_block(room_type=room_type, start=today, days=GUEST_CALENDAR_DAYS)
     stay_form = (
         StayForm(request.GET)
         if "check_in" in request.GET
@@ -140,8 +140,8 @@ def room_type_detail(request, slug, room_type_slug):
         {
             "room_type": room_type,
             "hotel": room_type.hotel,
-            "weeks": calendar_weeks(days),
-            "days": days,
+            "calendar": calendar,
+            "calendar_days": GUEST_CALENDAR_DAYS,
             "stay_form": stay_form,
             # Validation reads the UTC date (StayForm.earliest_check_in).
             "stay_form_key": form_key(stay_form, today, timezone.now().date()),

@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -338,59 +339,84 @@ def test_a_city_search_is_refreshed_by_a_hold_in_its_week_only(
     assert next_week_after.room_types[0].rooms_free == 3
 
 
+def _calendar(**kwargs) -> list[str]:
+    """What the room type page's cached calendar shows day by day: "3 free", "Sold out"..."""
+    html = "".join(_block(**kwargs))
+    return [
+        re.sub(r"<br>.*", "", cell.split("</div>")[1], flags=re.S).strip()
+        for cell in re.findall(r"<td class=.*?</td>", html, re.S)
+    ]
+
+
 def test_a_hold_refreshes_the_room_calendar_that_shows_its_nights_only(
     future, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
-    from inventory.selectors import room_type_calendar
-
     room_type = RoomTypeFactory()
     _nights(room_type, future, 40, total=3)
     calendar = {"room_type": room_type, "start": future, "days": 14}
-    room_type_calendar(**calendar)
+    assert _calendar(**calendar) == ["3 free"] * 14
 
     # A hold three weeks out is not on a two-week calendar.
     _take(room_type, future + timedelta(days=21), 1, django_capture_on_commit_callbacks)
     with django_assert_num_queries(0):
-        room_type_calendar(**calendar)
+        assert _calendar(**calendar) == ["3 free"] * 14
     _take(room_type, future + timedelta(days=13), 1, django_capture_on_commit_callbacks)
-    days = room_type_calendar(**calendar)
 
-    assert [day.free for day in days[12:]] == [3, 2]
+    assert _calendar(**calendar)[12:] == ["3 free", "2 free"]
 
 
 def test_a_hold_leaves_the_calendars_of_the_hotels_other_room_types_cached(
     future, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
-    from inventory.selectors import room_type_calendar
-
     held = RoomTypeFactory()
     other = RoomTypeFactory(hotel=held.hotel)
     for room_type in (held, other):
         _nights(room_type, future, 14, total=3)
-        room_type_calendar(room_type=room_type, start=future, days=14)
+        _calendar(room_type=room_type, start=future, days=14)
 
     _take(held, future + timedelta(days=2), 1, django_capture_on_commit_callbacks)
 
     with django_assert_num_queries(0):
-        other_days = room_type_calendar(room_type=other, start=future, days=14)
-    held_days = room_type_calendar(room_type=held, start=future, days=14)
-    assert (other_days[2].free, held_days[2].free) == (3, 2)
+        other_days = _calendar(room_type=other, start=future, days=14)
+    held_days = _calendar(room_type=held, start=future, days=14)
+    assert (other_days[2], held_days[2]) == ("3 free", "2 free")
 
 
 def test_a_staff_edit_of_a_room_types_nights_refreshes_its_calendar(
     future, django_capture_on_commit_callbacks
 ):
-    from inventory.selectors import room_type_calendar
     from inventory.services import inventory_set
 
     room_type = RoomTypeFactory()
     _nights(room_type, future, 14, total=3)
-    room_type_calendar(room_type=room_type, start=future, days=14)
+    _calendar(room_type=room_type, start=future, days=14)
 
     with django_capture_on_commit_callbacks(execute=True):
         inventory_set(room_types=[room_type], start=future, end=future + timedelta(days=1), total=1)
 
-    assert room_type_calendar(room_type=room_type, start=future, days=14)[0].free == 1
+    assert _calendar(room_type=room_type, start=future, days=14)[0] == "1 free"
+
+
+def test_a_change_of_the_hotels_currency_refreshes_its_calendars(
+    future, django_capture_on_commit_callbacks
+):
+    room_type = RoomTypeFactory(hotel__currency="EUR")
+    _nights(room_type, future, 7, total=3, price=Decimal("80.00"))
+    calendar = {"room_type": room_type, "start": future, "days": 7}
+    assert "€80.00" in "".join(_block(**calendar))
+
+    hotel = room_type.hotel
+    hotel.currency = "GBP"
+    with django_capture_on_commit_callbacks(execute=True):
+        hotel.save()
+
+    assert "£80.00" in "".join(_block(**calendar))
+
+
+def _block(**kwargs):
+    from inventory.blocks import room_type_calendar_block
+
+    return room_type_calendar_block(**kwargs)
 
 
 def test_an_invalidation_without_dates_refreshes_every_week(
