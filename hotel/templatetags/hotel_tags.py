@@ -69,7 +69,11 @@ def nightly_prices(nights: Iterable, currency: str) -> str:
     One filter for the whole line: a results page shows hundreds of nights,
     and the template engine spends more per tag than this spends per night.
     """
-    language = get_language() or "en-gb"
+    return format_nightly_prices(nights, currency, get_language() or "en-gb")
+
+
+def format_nightly_prices(nights: Iterable, currency: str, language: str) -> str:
+    """``nightly_prices`` in a language looked up once for many lines."""
     locale = to_locale(language)
     return " · ".join(
         f"{format_day(night.date, 'D j', language)}: "

@@ -4,13 +4,15 @@ Built in Python, as Django's admin builds its change list rows: a page of
 search results shows up to a hundred options, and through the template
 engine each cost about 0.2 ms, most of a long-tail search's time; a
 calendar's nine weeks cost 4 ms. Every value is escaped; money and nights
-go through the ``money`` and ``nightly_prices`` filters, and the Book form
-through ``{% csrf_token %}`` and ``{% idempotency_field %}``, so inside a
-memoised fragment its CSRF field and key come out as caching.fragments'
-markers.
+are formatted as the ``money`` and ``nightly_prices`` filters format them,
+and the Book form carries what ``{% csrf_token %}`` and
+``{% idempotency_field %}`` render, so inside a memoised fragment its CSRF
+field and key come out as caching.fragments' markers. The language and the
+CSRF field are looked up once per hotel's result, not per option.
 """
 
 from decimal import Decimal
+from typing import NamedTuple
 
 from django import template
 from django.template.defaulttags import CsrfTokenNode
@@ -22,8 +24,7 @@ from hotel.html import escape
 from hotel.templatetags.hotel_tags import (
     format_day,
     format_money,
-    money,
-    nightly_prices,
+    format_nightly_prices,
     star_rating,
 )
 
@@ -32,11 +33,28 @@ from ..cards import DayCard, OptionCard, SearchResultCard
 register = template.Library()
 
 
-def _hold_form(context, option: OptionCard) -> str:
+class _Render(NamedTuple):
+    """What every option of one render shares, looked up once: a hotel's result has dozens."""
+
+    language: str
+    locale: str
+    csrf_field: str
+
+    @classmethod
+    def of(cls, context) -> "_Render":
+        language = get_language() or "en-gb"
+        return cls(language, to_locale(language), CsrfTokenNode().render(context))
+
+    def money(self, amount: Decimal | None, currency: str) -> str:
+        """The ``money`` filter's text."""
+        return "" if amount is None else format_money(Decimal(amount), currency, self.locale)
+
+
+def _hold_form(context, option: OptionCard, render: _Render) -> str:
     # The hold view reads these values: never grouped or localized.
     return (
         f'<form method="post" action="{escape(option.hold_url)}">'
-        f"{CsrfTokenNode().render(context)}{idempotency_field(context)}\n"
+        f"{render.csrf_field}{idempotency_field(context)}\n"
         f'<input type="hidden" name="room_type" value="{int(option.room_type.pk)}">\n'
         f'<input type="hidden" name="check_in" value="{option.check_in.isoformat()}">\n'
         f'<input type="hidden" name="check_out" value="{option.check_out.isoformat()}">\n'
@@ -60,6 +78,10 @@ def _rooms_left(option: OptionCard) -> str:
 @register.simple_tag(takes_context=True)
 def room_option(context, option: OptionCard) -> SafeString:
     """One room type's line in a search result or on its own page: price, nights, Book."""
+    return _room_option(context, option, _Render.of(context))
+
+
+def _room_option(context, option: OptionCard, render: _Render) -> SafeString:
     room_type = option.room_type
     head = (
         '<div class="spread">\n<div>\n'
@@ -70,11 +92,11 @@ def room_option(context, option: OptionCard) -> SafeString:
     if not option.bookable:
         return mark_safe(f"{head}<div>{_reasons(option)}</div>\n</div>")  # noqa: S308
     nights = len(option.nights)
-    prices = nightly_prices(option.nights, option.currency)
-    hold = _hold_form(context, option) if option.hold_url else ""
+    prices = format_nightly_prices(option.nights, option.currency, render.language)
+    hold = _hold_form(context, option, render) if option.hold_url else ""
     return mark_safe(  # noqa: S308 - every value is escaped or a number
         f'{head}<div class="row">\n<div>\n'
-        f'<span class="price">{escape(money(option.total, option.currency))}</span>\n'
+        f'<span class="price">{escape(render.money(option.total, option.currency))}</span>\n'
         f'<span class="muted">for {nights} night{"" if nights == 1 else "s"}</span>\n'
         f"{_rooms_left(option)}\n"
         f'<div class="muted" title="Price of each night">{escape(prices)}</div>\n'
@@ -94,8 +116,9 @@ def hotel_option(context, option: OptionCard) -> SafeString:
     )
     if not option.bookable:
         return mark_safe(f"{head}<p>{_reasons(option)}</p>\n</article>")  # noqa: S308
-    hold = _hold_form(context, option) if option.hold_url else ""
-    total = escape(money(option.total, option.currency))
+    render = _Render.of(context)
+    hold = _hold_form(context, option, render) if option.hold_url else ""
+    total = escape(render.money(option.total, option.currency))
     return mark_safe(  # noqa: S308 - every value is escaped or a number
         f'{head}<p><span class="price">{total}</span> for the stay\n'
         f"{_rooms_left(option)}</p>\n{hold}\n</article>"
@@ -106,10 +129,11 @@ def hotel_option(context, option: OptionCard) -> SafeString:
 def search_result(context, result: SearchResultCard) -> SafeString:
     """One hotel on the search page: name, stars, the cheapest stay, amenities, its options."""
     hotel = result.hotel
+    render = _Render.of(context)
     if result.cheapest is None:
         cheapest = '<span class="tag bad">Nothing free for these dates</span>'
     else:
-        price = escape(money(result.cheapest, hotel.currency))
+        price = escape(render.money(result.cheapest, hotel.currency))
         cheapest = f'<span>from <span class="price">{price}</span></span>'
     amenities = "".join(
         f'<span class="tag">{escape(name)}</span>' for _slug, name in result.amenities
@@ -121,7 +145,7 @@ def search_result(context, result: SearchResultCard) -> SafeString:
         f"</span></h2>\n{cheapest}\n</div>\n"
         f'<p class="muted">{escape(hotel.city)} · {escape(hotel.address)}</p>\n',
         f"<p>{amenities}</p>\n" if amenities else "",
-        *(room_option(context, option) for option in result.bookable),
+        *(_room_option(context, option, render) for option in result.bookable),
     ]
     if result.not_bookable:
         n = len(result.not_bookable)
@@ -129,7 +153,7 @@ def search_result(context, result: SearchResultCard) -> SafeString:
         parts += [
             f"\n<details{'' if result.bookable else ' open'}>\n"
             f'<summary class="muted">{n} {room_types} not available</summary>\n',
-            *(room_option(context, option) for option in result.not_bookable),
+            *(_room_option(context, option, render) for option in result.not_bookable),
             "\n</details>",
         ]
     parts.append("\n</article>")

@@ -184,6 +184,20 @@ def test_a_search_result_lists_the_options_it_cannot_sell_folded_unless_none_can
     assert "<form" not in none and 'class="tag">' not in none
 
 
+def test_each_option_of_a_result_has_this_requests_csrf_a_key_of_its_own_and_its_prices():
+    cheaper = _option(total=Decimal("99.00"), nights=(NightCard(date(2027, 3, 5), Decimal("99")),))
+    with translation.override("pt"):
+        html = _result_html(_result(bookable=(_option(), cheaper)))
+
+    assert html.count('<input type="hidden" name="csrfmiddlewaretoken" value="tok3n">') == 2
+    keys = re.findall(r'name="idempotency_key" value="([0-9a-f]{32})"', html)
+    assert len(keys) == 2 and keys[0] != keys[1]
+    # the header's cheapest price and both options in the active language
+    assert html.count('<span class="price">€\xa01.234,50</span>') == 2
+    assert '<span class="price">€\xa099,00</span>' in html
+    assert "Sex 5: €\xa0600,00 · Sáb 6: €\xa0634,50" in html and "Sex 5: €\xa099,00" in html
+
+
 def test_a_calendar_shows_each_day_as_it_stands_a_row_a_week():
     def day(n, **changes):
         values = {
