@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from caching.api import cached
+from caching.api import cached, namespace_version
 from caching.fragments import form_key
 
 from . import selectors
@@ -64,9 +64,14 @@ def hotel_detail(request, slug: str):
         except Hotel.DoesNotExist:
             return None
 
+    # The header shows only the catalogue's page, so its rendering is kept
+    # until the catalogue moves on. The version is read before the page: a
+    # rendering is then never older than the version it is kept under.
+    catalogue = namespace_version("catalogue")
     page = cached("catalogue", ["hotel-page", slug], load, ttl=CATALOGUE_TTL)
     if page is None:
         raise Http404("No such hotel.")
+    header_key = None if catalogue is None else ("hotel-header", page.hotel.pk, catalogue)
     stay_form = StayForm(request.GET) if "check_in" in request.GET else None
     availability = None
     if stay_form is not None and stay_form.is_valid():
@@ -76,6 +81,7 @@ def hotel_detail(request, slug: str):
         "hotel/hotel_detail.html",
         {
             "hotel": page.hotel,
+            "header_key": header_key,
             "amenities": page.amenities,
             "room_types": page.room_types,
             "stay_form": stay_form,

@@ -1,4 +1,4 @@
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from django.test import Client
@@ -100,6 +100,27 @@ def test_hotel_page_shows_room_types_and_amenities(client):
     for room_type in hotel.room_types.all():
         assert room_type.name in body
     assert hotel.amenities.get().name in body
+
+
+def test_hotel_page_header_is_rendered_once_then_again_after_a_staff_edit(
+    client, django_capture_on_commit_callbacks
+):
+    hotel = _hotel_with_rooms(1, description="Sea view\nand <b>garden</b>")
+    first = client.get(hotel.get_absolute_url())
+    assert "hotel/_hotel_header.html" in [t.name for t in first.templates]
+    assert "Sea view<br>and &lt;b&gt;garden&lt;/b&gt;" in first.content.decode()
+
+    # kept from its second rendering on, as every fragment is
+    client.get(hotel.get_absolute_url())
+    kept = client.get(hotel.get_absolute_url())
+    assert "hotel/_hotel_header.html" not in [t.name for t in kept.templates]
+    assert kept.content == first.content
+
+    hotel.name, hotel.check_in_time = "Casa Nova", time(16, 30)
+    with django_capture_on_commit_callbacks(execute=True):
+        hotel.save()
+    edited = client.get(hotel.get_absolute_url()).content.decode()
+    assert "<h1>Casa Nova</h1>" in edited and "from 16:30" in edited
 
 
 def test_unknown_and_inactive_hotels_give_the_404_page(client):
