@@ -69,7 +69,9 @@ def room_type_calendar_block(
             first=start,
             last=start + timedelta(days=days - 1),
         ),
-        ["room-calendar", room_type.pk, start, days, *conditions()],
+        # The currency comes with the room type from the catalogue cache,
+        # which may be read under an older version than these namespaces.
+        ["room-calendar", room_type.pk, start, days, room_type.hotel.currency, *conditions()],
         render,
         ttl=AVAILABILITY_TTL,
         lock=False,

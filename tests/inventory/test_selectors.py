@@ -397,20 +397,28 @@ def test_a_staff_edit_of_a_room_types_nights_refreshes_its_calendar(
     assert _calendar(room_type=room_type, start=future, days=14)[0] == "1 free"
 
 
-def test_a_change_of_the_hotels_currency_refreshes_its_calendars(
+def test_a_change_of_the_hotels_currency_refreshes_its_calendars_even_mid_request(
     future, django_capture_on_commit_callbacks
 ):
+    from hotel.models import RoomType
+
     room_type = RoomTypeFactory(hotel__currency="EUR")
     _nights(room_type, future, 7, total=3, price=Decimal("80.00"))
-    calendar = {"room_type": room_type, "start": future, "days": 7}
-    assert "€80.00" in "".join(_block(**calendar))
+    calendar = {"start": future, "days": 7}
+    assert "€80.00" in "".join(_block(room_type=room_type, **calendar))
+    # a request that read the room type from the catalogue before the edit ...
+    before = RoomType.objects.select_related("hotel").get(pk=room_type.pk)
 
     hotel = room_type.hotel
     hotel.currency = "GBP"
     with django_capture_on_commit_callbacks(execute=True):
         hotel.save()
+    # ... renders its calendar after the edit's invalidation
+    assert "€80.00" in "".join(_block(room_type=before, **calendar))
 
-    assert "£80.00" in "".join(_block(**calendar))
+    # and what it kept is not served to the requests that read the room type afresh
+    after = RoomType.objects.select_related("hotel").get(pk=room_type.pk)
+    assert "£80.00" in "".join(_block(room_type=after, **calendar))
 
 
 def _block(**kwargs):
