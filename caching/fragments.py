@@ -1,7 +1,7 @@
 """Rendered template fragments, memoised by the values they show.
 
     {% load fragments %}
-    {% fragment "inventory/_calendar.html" weeks=weeks currency=currency %}
+    {% fragment "inventory/_search_result.html" result=card %}
 
 renders the template with its values and nothing else from the page's
 context, so its HTML is a function of the template, the values, the active
@@ -13,8 +13,8 @@ the key.
 
 This is what lets a page survive the availability invalidations of a busy
 hotel. A hold bumps its whole hotel's namespace, so the page's data is read
-again, but every hotel result and calendar whose figures did not move renders
-from memory; rendering costs far more than the read.
+again, but every hotel result whose figures did not move renders from
+memory; rendering costs far more than the read.
 
 The values must be hashable and carry everything the template shows: named
 tuples, frozen dataclasses, strings, numbers, dates, Decimals. A model
@@ -38,7 +38,7 @@ two different values never share a key; an unpicklable value is simply not
 shared) and of every template file and the project's Python source, so a release
 that changes a template or the code of a tag does not serve the previous one's HTML.
 It costs a round trip to Redis on every local miss, so it suits fragments
-that hold many others (a hotel's search result, a room's calendar), not the
+that hold many others (a hotel's search result), not the
 small ones inside them.
 A block that renders a list of them looks them up in one round trip, and
 keeps the ones it rendered in one more, inside

@@ -23,7 +23,7 @@ class FragmentNode(template.Node):
 def fragment(parser, token):
     """Render a template from the given values alone, memoised by them (caching.fragments).
 
-    ``{% fragment "inventory/_calendar.html" weeks=weeks currency=code %}``, with an
+    ``{% fragment "hotel/_cities.html" cities=cities %}``, with an
     explicit memo key: ``{% fragment "x.html" key=k form=form %}``, or kept
     in Redis for every process too: ``{% fragment "x.html" shared card=card %}``.
     """

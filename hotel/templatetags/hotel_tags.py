@@ -39,9 +39,14 @@ def format_money(amount: Decimal, currency: str, locale: str) -> str:
 @register.filter
 def money(amount: Decimal | None, currency: str) -> str:
     """Format an amount in a currency for people: `{{ price|money:hotel.currency }}`."""
+    return format_amount(amount, currency, to_locale(get_language() or "en-gb"))
+
+
+def format_amount(amount: Decimal | None, currency: str, locale: str) -> str:
+    """The ``money`` filter in a locale looked up once for many amounts."""
     if amount is None or amount == "":
         return ""
-    return format_money(Decimal(amount), currency, to_locale(get_language() or "en-gb"))
+    return format_money(Decimal(amount), currency, locale)
 
 
 @lru_cache(maxsize=8192)

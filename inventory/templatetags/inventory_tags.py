@@ -22,6 +22,7 @@ from django.utils.translation import get_language, to_locale
 from bookings.templatetags.booking_tags import idempotency_field
 from hotel.html import escape
 from hotel.templatetags.hotel_tags import (
+    format_amount,
     format_day,
     format_money,
     format_nightly_prices,
@@ -47,7 +48,7 @@ class _Render(NamedTuple):
 
     def money(self, amount: Decimal | None, currency: str) -> str:
         """The ``money`` filter's text."""
-        return "" if amount is None else format_money(Decimal(amount), currency, self.locale)
+        return format_amount(amount, currency, self.locale)
 
 
 def _hold_form(context, option: OptionCard, render: _Render) -> str:
