@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connections, router
 from django.db.models import Count, Min, Prefetch, Q, QuerySet
@@ -67,46 +68,71 @@ class HotelPage:
     room_types: tuple[RoomTypeCard, ...]
 
 
-# The hotel page's catalogue in plain SQL, one row per amenity: on a cache
-# miss the ORM spent three times longer building and reading these two
-# statements than PostgreSQL spends running them. CAST(... AS TEXT) keeps one
-# text for PostgreSQL and SQLite, whose driver has no decimal type. Columns
-# are named, never ``*``: a prepared statement whose result gains a column
-# (a migration under running processes) fails until it is prepared again.
-_HOTEL_SQL = """
-SELECT {hotel_columns}, amenity.name AS amenity_name
+# The hotel page's catalogue in one plain SQL statement: on a cache miss the
+# ORM spent three times longer building and reading its queries than
+# PostgreSQL spends running them, and each further statement is a round trip.
+# ``part`` 0 is the hotel's row, 1 one row per amenity of the hotel, 2 one row
+# per room type and amenity. The columns a part does not use are NULL, which
+# costs nothing to decode: joined, every amenity repeated the hotel's twenty
+# columns, and decoding them cost more than the query. The hotel's columns
+# come last so that the others keep their places.
+# PostgreSQL types a UNION's columns pair by pair from the left, and two
+# untyped NULLs make a text: so each column has its type in one of the first
+# two branches (room types, then the hotel), and ORDER BY, not the order of
+# the branches, puts the rows in order.
+# CAST(... AS TEXT) keeps one text for PostgreSQL and SQLite, whose driver has
+# no decimal type. Columns are named, never ``*``: a prepared statement whose
+# result gains a column (a migration under running processes) fails until it
+# is prepared again.
+_CATALOGUE_SQL_TEXT = """
+SELECT 2 AS part, amenity.name AS amenity_name, room_type.sort_order AS sort_order,
+       room_type.name AS name, room_type.id AS id, room_type.slug, room_type.description,
+       room_type.beds, room_type.size_m2, room_type.max_occupancy,
+       CAST(room_type.base_price AS TEXT), {hotel_nulls}
   FROM {hotel} hotel
-  LEFT JOIN {hotel_amenities} link ON link.{hotel_fk} = hotel.id
-  LEFT JOIN {amenity} amenity ON amenity.id = link.{hotel_amenity_fk}
- WHERE hotel.slug = %s AND hotel.is_active
- ORDER BY amenity.name
-"""
-_ROOM_TYPES_SQL = """
-SELECT room_type.id, room_type.slug, room_type.name, room_type.description, room_type.beds,
-       room_type.size_m2, room_type.max_occupancy, CAST(room_type.base_price AS TEXT),
-       amenity.name
-  FROM {room_type} room_type
+  JOIN {room_type} room_type ON room_type.hotel_id = hotel.id
   LEFT JOIN {room_type_amenities} link ON link.{room_type_fk} = room_type.id
   LEFT JOIN {amenity} amenity ON amenity.id = link.{room_type_amenity_fk}
- WHERE room_type.hotel_id = %s AND room_type.is_active
- ORDER BY room_type.sort_order, room_type.name, room_type.id, amenity.name
+ WHERE hotel.slug = %s AND hotel.is_active AND room_type.is_active
+ UNION ALL
+SELECT 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {hotel_columns}
+  FROM {hotel} hotel
+ WHERE hotel.slug = %s AND hotel.is_active
+ UNION ALL
+SELECT 1, amenity.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {hotel_nulls}
+  FROM {hotel} hotel
+  JOIN {hotel_amenities} link ON link.{hotel_fk} = hotel.id
+  JOIN {amenity} amenity ON amenity.id = link.{hotel_amenity_fk}
+ WHERE hotel.slug = %s AND hotel.is_active
+ ORDER BY part, sort_order, name, id, amenity_name
 """
+# Where the hotel's columns start in a row of the statement.
+_HOTEL_COLUMNS_AT = 11
 
 
-_CATALOGUE_SQL: dict[str, tuple[str, str]] = {}
+@dataclass(frozen=True, slots=True)
+class _CatalogueSQL:
+    """The statement for one backend, and the converters its driver needs for the hotel's row."""
+
+    text: str
+    hotel_fields: tuple[str, ...]
+    converters: tuple[tuple[int, tuple, Any], ...]
 
 
-def _catalogue_sql(connection) -> tuple[str, str]:
-    """The two statements with the tables' names, quoted for the connection's backend."""
+_CATALOGUE_SQL: dict[str, _CatalogueSQL] = {}
+
+
+def _catalogue_sql(connection) -> _CatalogueSQL:
+    """The statement with the tables' names quoted for the connection's backend."""
     if connection.vendor in _CATALOGUE_SQL:
         return _CATALOGUE_SQL[connection.vendor]
     quote = connection.ops.quote_name
     hotel_link = Hotel.amenities.through._meta
     room_type_link = RoomType.amenities.through._meta
+    fields = Hotel._meta.concrete_fields
     names = {
-        "hotel_columns": ", ".join(
-            f"hotel.{quote(field.column)}" for field in Hotel._meta.concrete_fields
-        ),
+        "hotel_columns": ", ".join(f"hotel.{quote(field.column)}" for field in fields),
+        "hotel_nulls": ", ".join("NULL" for _ in fields),
         "hotel": quote(Hotel._meta.db_table),
         "room_type": quote(RoomType._meta.db_table),
         "amenity": quote(Amenity._meta.db_table),
@@ -117,32 +143,51 @@ def _catalogue_sql(connection) -> tuple[str, str]:
         "room_type_fk": quote(room_type_link.get_field("roomtype").column),
         "room_type_amenity_fk": quote(room_type_link.get_field("amenity").column),
     }
-    statements = _HOTEL_SQL.format(**names), _ROOM_TYPES_SQL.format(**names)
-    _CATALOGUE_SQL[connection.vendor] = statements
-    return statements
+    # What a RawQuerySet would apply to each of the hotel's columns (SQLite's
+    # datetimes and decimals), found once instead of on every read.
+    columns = [field.get_col(Hotel._meta.db_table) for field in fields]
+    converters = tuple(
+        (index, tuple(found), column)
+        for index, (field, column) in enumerate(zip(fields, columns, strict=True))
+        if (found := connection.ops.get_db_converters(column) + field.get_db_converters(connection))
+    )
+    statement = _CatalogueSQL(
+        text=_CATALOGUE_SQL_TEXT.format(**names),
+        hotel_fields=tuple(field.attname for field in fields),
+        converters=converters,
+    )
+    _CATALOGUE_SQL[connection.vendor] = statement
+    return statement
 
 
 def hotel_for_page(*, slug: str) -> HotelPage:
-    """An active hotel, its amenities and its active room types with theirs, in two queries."""
+    """An active hotel, its amenities and its active room types with theirs, in one query."""
     connection = connections[router.db_for_read(Hotel)]
-    hotel_sql, room_types_sql = _catalogue_sql(connection)
-    rows = list(Hotel.objects.db_manager(connection.alias).raw(hotel_sql, [slug]))
-    if not rows:
-        raise Hotel.DoesNotExist(f"No active hotel {slug!r}.")
-    amenities = tuple(row.amenity_name for row in rows if row.amenity_name is not None)
-    hotel = rows[0]
-    del hotel.amenity_name
-    cards: dict[int, tuple[list, list[str]]] = {}
+    sql = _catalogue_sql(connection)
     with connection.cursor() as cursor:
-        cursor.execute(room_types_sql, [hotel.pk])
-        for pk, *values, price, amenity in cursor.fetchall():
+        cursor.execute(sql.text, [slug, slug, slug])
+        rows = cursor.fetchall()
+    if not rows or rows[0][0] != 0:
+        raise Hotel.DoesNotExist(f"No active hotel {slug!r}.")
+    values = list(rows[0][_HOTEL_COLUMNS_AT:])
+    for index, converters, column in sql.converters:
+        for converter in converters:
+            values[index] = converter(values[index], column, connection)
+    hotel = Hotel.from_db(connection.alias, sql.hotel_fields, values)
+    amenities: list[str] = []
+    cards: dict[int, tuple[list, list[str]]] = {}
+    for part, amenity, _sort, name, pk, slug_, description, beds, size, guests, price, *_ in rows:
+        if part == 1:
+            amenities.append(amenity)
+        elif part == 2:
             if pk not in cards:
-                cards[pk] = ([*values, Decimal(price).quantize(CENT)], [])
+                card = [slug_, name, description, beds, size, guests, Decimal(price).quantize(CENT)]
+                cards[pk] = (card, [])
             if amenity is not None:
                 cards[pk][1].append(amenity)
     return HotelPage(
         hotel=hotel,
-        amenities=amenities,
+        amenities=tuple(amenities),
         room_types=tuple(
             RoomTypeCard(*values, amenities=tuple(names)) for values, names in cards.values()
         ),

@@ -14,6 +14,21 @@ def test_with_no_environment_the_server_starts_on_sqlite_and_serves_the_demo(tmp
     seed = manage("seed_demo", env=env)
     assert seed.returncode == 0, seed.stderr
     assert "staff / " in seed.stdout
+    # and the hotel page's catalogue, read in plain SQL, has the ORM's values and types
+    compare = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from hotel.models import Hotel; from hotel.selectors import hotel_for_page; "
+        "page = hotel_for_page(slug='alfama-riverside'); "
+        "orm = Hotel.objects.get(slug='alfama-riverside'); "
+        "print([(f.name, getattr(page.hotel, f.attname), getattr(orm, f.attname)) "
+        "for f in Hotel._meta.concrete_fields "
+        "if repr(getattr(page.hotel, f.attname)) != repr(getattr(orm, f.attname))])",
+        env=env,
+    )
+    assert compare.returncode == 0, compare.stderr
+    assert compare.stdout.strip() == "[]"
 
     # when the server runs
     check_in = date.today() + timedelta(days=30)
@@ -36,6 +51,7 @@ def test_with_no_environment_the_server_starts_on_sqlite_and_serves_the_demo(tmp
     # and the hotel page reads its catalogue, in SQL, on SQLite too
     assert hotel_status == 200
     assert "Junior Suite" in hotel and "€240.00" in hotel and "Free Wi-Fi" in hotel
+    assert "from 15:00 · <strong>check-out</strong> by 11:00" in hotel
     # and the room type page's calendar and quote, built in Python, on SQLite too
     assert room_status == 200
     assert 'class="cal"' in room and " free<br>€" in room

@@ -23,7 +23,11 @@ def test_hotel_page_lists_active_room_types_in_order_with_their_amenities_by_nam
     page = hotel_for_page(slug=hotel.slug)
 
     assert page.hotel == hotel
-    assert page.hotel.timezone == hotel.timezone
+    stored = Hotel.objects.get(pk=hotel.pk)
+    for field in Hotel._meta.concrete_fields:
+        read, expected = getattr(page.hotel, field.attname), getattr(stored, field.attname)
+        assert (read, type(read)) == (expected, type(expected)), field.name
+    assert not page.hotel._state.adding
     assert page.amenities == ("Sea view", "Wi-Fi")
     assert [(rt.name, rt.amenities) for rt in page.room_types] == [
         ("Bare", ()),
