@@ -36,6 +36,19 @@ def _detail_path_around(script_prefix: str, urlconf: str | ModuleType) -> tuple[
     return before, after
 
 
+def status_label(status: str) -> str:
+    """A booking status's label in the active language (the value itself if it is none).
+
+    Django's generated ``get_status_display`` hashes every lazy label of the
+    choices (a translation lookup each) on every call; lists of bookings call
+    it per row.
+    """
+    try:
+        return Booking.Status(status).label
+    except ValueError:
+        return status
+
+
 def booking_path(reference: str) -> str:
     """The booking page's path, as ``reverse`` gives it, for lists that link every row.
 
@@ -168,12 +181,7 @@ class Booking(models.Model):
         return booking_path(self.reference)
 
     def get_status_display(self) -> str:
-        # Django's generated method hashes every lazy label of the choices (a
-        # translation lookup each) on every call; lists of bookings call it per row.
-        try:
-            return self.Status(self.status).label
-        except ValueError:
-            return self.status
+        return status_label(self.status)
 
     @property
     def nights(self) -> int:

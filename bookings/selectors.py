@@ -15,7 +15,7 @@ from caching.api import cached
 from hotel.models import Hotel, RoomType
 from hotel.money import CENT
 
-from .models import Booking, BookingNight, booking_path
+from .models import Booking, BookingNight, booking_path, status_label
 
 Status = Booking.Status
 
@@ -98,17 +98,14 @@ class GuestBookingRow:
         return booking_path(self.reference)
 
     def get_status_display(self) -> str:
-        try:
-            return Status(self.status).label
-        except ValueError:
-            return self.status
+        return status_label(self.status)
 
 
 # "My bookings" in plain SQL: building and compiling the ORM's query (its
 # filters, three joined names and a window count) took twice as long as
 # PostgreSQL took to run it. The conditions are ``bookings_for_guest``'s,
-# which stays the ORM's definition of the same lists (and counts them when a
-# page number is past the end); a test holds the two to the same rows. The
+# which stays the ORM's definition of the same lists, for a caller that needs
+# a queryset; a test holds the two to the same rows. The
 # count rides on every row as a window function instead of the Paginator's
 # separate COUNT. CAST(... AS TEXT) keeps one text for PostgreSQL and SQLite.
 _GUEST_PAGE_SQL = """
@@ -197,7 +194,8 @@ def guest_bookings_page(*, guest, past: bool, number, per_page: int) -> Page:
     """One page of ``bookings_for_guest`` and their number, in one query.
 
     Like ``Paginator.get_page``, a number that is not one gives the first
-    page, and one past the end the last page (which costs a second query).
+    page, and one past the end the last page (which costs two more queries:
+    the number of bookings, then that page).
     """
     try:
         number = max(int(number), 1)
@@ -209,9 +207,10 @@ def guest_bookings_page(*, guest, past: bool, number, per_page: int) -> Page:
         guest=guest, past=past, offset=(number - 1) * per_page, limit=per_page
     )
     if not page and number > 1:
-        count = bookings_for_guest(guest=guest, past=past).count()
-        return guest_bookings_page(
-            guest=guest, past=past, number=_last_page(count, per_page), per_page=per_page
+        _first, count = _guest_page_rows(guest=guest, past=past, offset=0, limit=1)
+        number = _last_page(count, per_page)
+        page, found = _guest_page_rows(
+            guest=guest, past=past, offset=(number - 1) * per_page, limit=per_page
         )
     paginator = Paginator(page, per_page)
     paginator.count = found

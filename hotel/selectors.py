@@ -123,9 +123,13 @@ _CATALOGUE_SQL: dict[str, _CatalogueSQL] = {}
 
 
 def _catalogue_sql(connection) -> _CatalogueSQL:
-    """The statement with the tables' names quoted for the connection's backend."""
-    if connection.vendor in _CATALOGUE_SQL:
-        return _CATALOGUE_SQL[connection.vendor]
+    """The statement with the tables' names quoted for the connection's backend.
+
+    Kept per connection, not per backend: a converter may read its
+    connection's settings (SQLite's datetimes, its TIME_ZONE).
+    """
+    if connection.alias in _CATALOGUE_SQL:
+        return _CATALOGUE_SQL[connection.alias]
     quote = connection.ops.quote_name
     hotel_link = Hotel.amenities.through._meta
     room_type_link = RoomType.amenities.through._meta
@@ -156,7 +160,7 @@ def _catalogue_sql(connection) -> _CatalogueSQL:
         hotel_fields=tuple(field.attname for field in fields),
         converters=converters,
     )
-    _CATALOGUE_SQL[connection.vendor] = statement
+    _CATALOGUE_SQL[connection.alias] = statement
     return statement
 
 
