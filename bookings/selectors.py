@@ -59,16 +59,13 @@ def departs_today_or_later(now: datetime) -> Q:
     return condition
 
 
-def bookings_for_guest(
-    *, guest, past: bool = False, queryset: QuerySet[Booking] | None = None
-) -> QuerySet[Booking]:
+def bookings_for_guest(*, guest, past: bool = False) -> QuerySet[Booking]:
     """A guest's upcoming stays (soonest first) or past and cancelled ones (latest first).
 
     A stay is upcoming until its check-out day has passed at its hotel.
-    Lapsed holds never show: they were never bookings. ``queryset`` is what
-    to filter, all bookings by default.
+    Lapsed holds never show: they were never bookings.
     """
-    qs = (Booking.objects.all() if queryset is None else queryset).filter(guest=guest)
+    qs = Booking.objects.filter(guest=guest)
     upcoming = Q(status__in=UPCOMING) & departs_today_or_later(timezone.now())
     live_hold = ~Q(status=Status.HOLD) | Q(hold_expires_at__gt=timezone.now())
     if past:
@@ -105,9 +102,9 @@ class GuestBookingRow:
 # filters, three joined names and a window count) took twice as long as
 # PostgreSQL took to run it. The conditions are ``bookings_for_guest``'s,
 # which stays the ORM's definition of the same lists, for a caller that needs
-# a queryset; a test holds the two to the same rows. The
-# count rides on every row as a window function instead of the Paginator's
-# separate COUNT. CAST(... AS TEXT) keeps one text for PostgreSQL and SQLite.
+# a queryset; a test holds the two to the same rows. The count rides on every
+# row as a window function instead of the Paginator's separate COUNT.
+# CAST(... AS TEXT) keeps one text for PostgreSQL and SQLite.
 _GUEST_PAGE_SQL = """
 SELECT booking.reference, booking.status, CAST(booking.check_in AS TEXT),
        CAST(booking.check_out AS TEXT), booking.currency, CAST(booking.total_price AS TEXT),

@@ -112,7 +112,7 @@ _HOTEL_COLUMNS_AT = 11
 
 @dataclass(frozen=True, slots=True)
 class _CatalogueSQL:
-    """The statement for one backend, and the converters its driver needs for the hotel's row."""
+    """The statement for one connection, and the converters its driver needs for the hotel's row."""
 
     text: str
     hotel_fields: tuple[str, ...]

@@ -48,6 +48,13 @@ def manage(*args: str, env: dict[str, str], timeout: int = 180) -> subprocess.Co
     )
 
 
+def shell(code: str, *, env: dict[str, str]) -> str:
+    """What ``manage.py shell -c code`` prints under ``env``; fails the test if it fails."""
+    done = manage("shell", "--no-imports", "-c", code, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def python(code: str, **env: str | None) -> subprocess.CompletedProcess:
     """Run ``code`` in a new interpreter with the test settings and ``env`` (None unsets)."""
     environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}

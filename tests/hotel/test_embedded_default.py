@@ -3,7 +3,7 @@
 import json
 from datetime import date, timedelta
 
-from tests.servers import embedded_env, fetch, gunicorn, manage, runserver
+from tests.servers import embedded_env, fetch, gunicorn, manage, runserver, shell
 
 
 def test_with_no_environment_the_server_starts_on_sqlite_and_serves_the_demo(tmp_path):
@@ -15,41 +15,45 @@ def test_with_no_environment_the_server_starts_on_sqlite_and_serves_the_demo(tmp
     assert seed.returncode == 0, seed.stderr
     assert "staff / " in seed.stdout
     # and the hotel page's catalogue, read in plain SQL, has the ORM's values and types
-    compare = manage(
-        "shell",
-        "--no-imports",
-        "-c",
-        "from hotel.models import Hotel; from hotel.selectors import hotel_for_page; "
-        "page = hotel_for_page(slug='alfama-riverside'); "
-        "orm = Hotel.objects.get(slug='alfama-riverside'); "
-        "print([(f.name, getattr(page.hotel, f.attname), getattr(orm, f.attname)) "
-        "for f in Hotel._meta.concrete_fields "
-        "if repr(getattr(page.hotel, f.attname)) != repr(getattr(orm, f.attname))])",
+    differing = shell(
+        """
+from hotel.models import Hotel
+from hotel.selectors import hotel_for_page
+page = hotel_for_page(slug="alfama-riverside")
+orm = Hotel.objects.get(slug="alfama-riverside")
+print([
+    (f.name, getattr(page.hotel, f.attname), getattr(orm, f.attname))
+    for f in Hotel._meta.concrete_fields
+    if repr(getattr(page.hotel, f.attname)) != repr(getattr(orm, f.attname))
+])
+""",
         env=env,
     )
-    assert compare.returncode == 0, compare.stderr
-    assert compare.stdout.strip() == "[]"
+    assert differing == "[]"
     # and My bookings, read in plain SQL, lists a hold as the ORM's definition does
-    listed = manage(
-        "shell",
-        "--no-imports",
-        "-c",
-        "from datetime import date, timedelta; from django.contrib.auth import get_user_model; "
-        "from bookings import selectors; from bookings.services import booking_hold; "
-        "from hotel.models import RoomType; "
-        "guest = get_user_model().objects.get(username='guest'); "
-        "check_in = date.today() + timedelta(days=40); "
-        "booking_hold(room_type=RoomType.objects.get(slug='junior-suite'), check_in=check_in, "
-        "check_out=check_in + timedelta(days=2), adults=2, guest=guest); "
-        "page = selectors.guest_bookings_page(guest=guest, past=False, number=1, per_page=10); "
-        "orm = list(selectors.bookings_for_guest(guest=guest)); "
-        "print([(r.reference, r.check_in, r.total_price, r.room_type_name, r.status) "
-        "for r in page.object_list] == [(b.reference, b.check_in, b.total_price, "
-        "b.room_type.name, b.status) for b in orm], page.paginator.count == len(orm) > 0)",
+    listed = shell(
+        """
+from datetime import date, timedelta
+from django.contrib.auth import get_user_model
+from bookings import selectors
+from bookings.services import booking_hold
+from hotel.models import RoomType
+guest = get_user_model().objects.get(username="guest")
+check_in = date.today() + timedelta(days=40)
+booking_hold(
+    room_type=RoomType.objects.get(slug="junior-suite"),
+    check_in=check_in, check_out=check_in + timedelta(days=2), adults=2, guest=guest,
+)
+page = selectors.guest_bookings_page(guest=guest, past=False, number=1, per_page=10)
+orm = list(selectors.bookings_for_guest(guest=guest))
+rows = [(r.reference, r.check_in, r.total_price, r.room_type_name, r.status)
+        for r in page.object_list]
+print(rows == [(b.reference, b.check_in, b.total_price, b.room_type.name, b.status)
+               for b in orm], page.paginator.count == len(orm) > 0)
+""",
         env=env,
     )
-    assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.strip() == "True True"
+    assert listed == "True True"
 
     # when the server runs
     check_in = date.today() + timedelta(days=30)
