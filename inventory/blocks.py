@@ -14,7 +14,7 @@ from hotel.models import Hotel, RoomType
 
 from .cards import calendar_weeks, option_card
 from .selectors import AVAILABILITY_TTL, GUEST_CALENDAR_DAYS, hotel_availability, room_type_calendar
-from .services import hotel_availability_namespaces, room_type_availability_namespaces
+from .services import hotel_offer_namespaces, room_type_availability_namespaces
 
 
 def hotel_options(
@@ -32,7 +32,7 @@ def hotel_options(
 
     return cached(
         [
-            *hotel_availability_namespaces(hotel_id=hotel.pk, first=check_in, last=check_out),
+            *hotel_offer_namespaces(hotel_id=hotel.pk, first=check_in, last=check_out),
             "catalogue",
         ],
         ["hotel-options", hotel.pk, check_in, check_out, adults, children, *conditions()],

@@ -17,9 +17,7 @@ from django.urls import NoReverseMatch, get_script_prefix, reverse
 from hotel.models import Hotel, RoomType
 
 from .selectors import CalendarDay, HotelAvailability, RoomTypeAvailability
-
-# "3 left" is shown from this many rooms free down.
-FEW_ROOMS_LEFT = 3
+from .services import FEW_ROOMS_LEFT
 
 
 class RoomTypeCard(NamedTuple):

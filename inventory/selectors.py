@@ -30,8 +30,10 @@ from hotel.models import Amenity, Hotel, RoomType
 from .models import RoomInventory
 from .pricing import CENT, supplement_per_night
 from .services import (
-    city_availability_namespaces,
+    FEW_ROOMS_LEFT,
+    city_offer_namespaces,
     hotel_availability_namespaces,
+    hotel_offer_namespaces,
     stay_nights,
 )
 
@@ -47,7 +49,7 @@ GUEST_CALENDAR_DAYS = 60
 class Night:
     date: date
     price: Decimal
-    free: int
+    free: int  # up to FEW_ROOMS_LEFT + 1, as rooms_free
     stop_sell: bool
 
 
@@ -61,6 +63,7 @@ class RoomTypeAvailability:
     adults: int
     children: int
     currency: str
+    # Counted up to FEW_ROOMS_LEFT + 1, as guests are told them (shown_free).
     rooms_free: int = 0
     bookable: bool = False
     fits_party: bool = True
@@ -122,23 +125,29 @@ def _fmt_list(nights: list[date], limit: int = 4) -> str:
 # this statement than PostgreSQL spends running it. CASE rather than FILTER and
 # CAST(... AS TEXT) keep one text for PostgreSQL and SQLite. The check-out date
 # is read too, for closed-to-departure; every other figure is over the stay.
+# Free rooms are read as guests are shown them, capped at one more than
+# FEW_ROOMS_LEFT (services.shown_free): a cached result is then the same as a
+# fresh one after a sale that the offers' namespaces were not bumped for.
 _AGGREGATE_SQL = """
 SELECT room_type_id,
        SUM(CASE WHEN date < %(out)s THEN 1 ELSE 0 END),
-       MIN(CASE WHEN date < %(out)s THEN total - sold END),
+       MIN(CASE WHEN date < %(out)s THEN {free} END),
        MAX(CASE WHEN date < %(out)s THEN min_stay END),
        MIN(CASE WHEN date < %(out)s THEN max_stay END),
        SUM(CASE WHEN date = %(in)s AND closed_to_arrival THEN 1 ELSE 0 END),
        SUM(CASE WHEN date = %(out)s AND closed_to_departure THEN 1 ELSE 0 END),
        {concat}(CASE WHEN date < %(out)s THEN
                 CAST(date AS TEXT) || '|' || CAST(price AS TEXT) || '|' ||
-                CAST(total - sold AS TEXT) || '|' ||
+                CAST({free} AS TEXT) || '|' ||
                 CASE WHEN stop_sell THEN '1' ELSE '0' END
             END, ',')
   FROM {table}
  WHERE room_type_id IN ({ids}) AND date >= %(in)s AND date <= %(out)s
  GROUP BY room_type_id
 """
+_SHOWN_FREE_SQL = (
+    f"CASE WHEN total - sold > {FEW_ROOMS_LEFT + 1} THEN {FEW_ROOMS_LEFT + 1} ELSE total - sold END"
+)
 _AGGREGATE_FIELDS = ("n_nights", "min_free", "min_stay", "max_stay", "cta", "ctd", "detail")
 
 
@@ -150,7 +159,10 @@ def _aggregate(*, room_type_ids: list[int], check_in: date, check_out: date) -> 
     concat = "GROUP_CONCAT" if connection.vendor == "sqlite" else "STRING_AGG"
     ids = ", ".join(str(int(pk)) for pk in room_type_ids)
     sql = _AGGREGATE_SQL.format(
-        concat=concat, table=connection.ops.quote_name(RoomInventory._meta.db_table), ids=ids
+        concat=concat,
+        table=connection.ops.quote_name(RoomInventory._meta.db_table),
+        ids=ids,
+        free=_SHOWN_FREE_SQL,
     )
     params = {"in": check_in, "out": check_out}
     if connection.vendor == "sqlite":
@@ -393,7 +405,7 @@ def hotel_availability(
     room_types = _hotel_room_types(hotel) if use_cache else _room_types(hotel_ids=[hotel.pk])
     # The check-out date is read too (closed to departure).
     aggs = _stay_figures(
-        hotel_availability_namespaces(hotel_id=hotel.pk, first=check_in, last=check_out),
+        hotel_offer_namespaces(hotel_id=hotel.pk, first=check_in, last=check_out),
         room_types=room_types,
         check_in=check_in,
         check_out=check_out,
@@ -460,7 +472,7 @@ def city_availability(
         else _load_catalogue(hotels=Hotel.objects.filter(city__iexact=city_key))
     )
     aggs = _stay_figures(
-        city_availability_namespaces(city=city_key, first=check_in, last=check_out),
+        city_offer_namespaces(city=city_key, first=check_in, last=check_out),
         room_types=catalogue.room_types,
         check_in=check_in,
         check_out=check_out,
@@ -639,7 +651,7 @@ def search_namespaces(*, q: str, check_in: date, check_out: date) -> list[str] |
     if len(cities) != 1:
         return None
     return [
-        *city_availability_namespaces(city=cities.pop(), first=check_in, last=check_out),
+        *city_offer_namespaces(city=cities.pop(), first=check_in, last=check_out),
         "catalogue",
     ]
 

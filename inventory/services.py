@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -30,8 +30,22 @@ MAX_EDIT_NIGHTS = 800
 # A write over more weeks than this invalidates the hotel's whole availability
 # rather than send one bump per week (a stay is at most BOOKING_MAX_NIGHTS).
 MAX_WEEKS_INVALIDATED = 8
+# Guests are told how many rooms are free only when few are ("3 left"); above
+# that, only that one is. See shown_free.
+FEW_ROOMS_LEFT = 3
 
 UNCHANGED = object()
+
+
+def shown_free(free: int) -> int:
+    """A night's free rooms as the guests' pages tell them apart: 0 up to FEW_ROOMS_LEFT, or more.
+
+    The search and the hotel page read free rooms only through this (the
+    availability selectors cap them in SQL), so a hold or a cancel that
+    leaves it unchanged changes nothing they show, and their cached reads
+    are kept (see _after_sale).
+    """
+    return max(0, min(free, FEW_ROOMS_LEFT + 1))
 
 
 def stay_nights(check_in: date, check_out: date) -> list[date]:
@@ -91,7 +105,7 @@ UPDATE {table} AS night
    AND night.min_stay <= %s
    AND (night.max_stay IS NULL OR night.max_stay >= %s)
    AND NOT (night.date = %s AND night.closed_to_arrival)
-RETURNING id
+RETURNING total - sold
 """
 
 
@@ -118,13 +132,18 @@ def inventory_take(*, room_type: RoomType, check_in: date, check_out: date, room
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         # Counted from RETURNING: SQLite's driver gives no rowcount after a WITH.
-        taken = len(cursor.fetchall())
-    if taken != nights:
+        free_after = [row[0] for row in cursor.fetchall()]
+    if len(free_after) != nights:
         inventory_check(room_type=room_type, check_in=check_in, check_out=check_out, rooms=rooms)
         # Unreachable while the rules above match inventory_check's; kept so
         # that a rule added to one and not the other can never book.
         raise SoldOut(stay_nights(check_in, check_out))
-    _after_inventory_change(room_type=room_type, start=check_in, end=check_out)
+    _after_sale(
+        room_type=room_type,
+        start=check_in,
+        end=check_out,
+        free_changes=[(free + rooms, free) for free in free_after],
+    )
 
 
 def _check_restrictions(
@@ -181,20 +200,52 @@ def inventory_release(
     that was edited down meanwhile keeps its floor, and the CHECK constraint
     would refuse anything else.
     """
-    released = RoomInventory.objects.filter(
-        room_type=room_type, date__gte=check_in, date__lt=check_out, sold__gte=rooms
-    ).update(sold=F("sold") - rooms)
-    _after_inventory_change(room_type=room_type, start=check_in, end=check_out)
-    return released
+    connection = transaction.get_connection()
+    sql = _RELEASE_SQL.format(table=connection.ops.quote_name(RoomInventory._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [rooms, room_type.pk, check_in, check_out, rooms])
+        free_after = [row[0] for row in cursor.fetchall()]
+    _after_sale(
+        room_type=room_type,
+        start=check_in,
+        end=check_out,
+        free_changes=[(free - rooms, free) for free in free_after],
+    )
+    return len(free_after)
 
 
-def _after_inventory_change(*, room_type: RoomType, start: date, end: date) -> None:
-    """Invalidate cached reads of these nights' availability once the change commits."""
+# The free rooms after the change come back with it, from the locked rows, so
+# the caller knows what each night went from and to. PostgreSQL and SQLite
+# (3.35 and later) both return from an UPDATE.
+_RELEASE_SQL = """UPDATE {table}
+   SET sold = sold - %s
+ WHERE room_type_id = %s AND date >= %s AND date < %s AND sold >= %s
+RETURNING total - sold
+"""
+
+
+def _after_sale(
+    *, room_type: RoomType, start: date, end: date, free_changes: list[tuple[int, int]]
+) -> None:
+    """Invalidate cached reads of these nights once a hold or a release commits.
+
+    ``free_changes`` holds each changed night's free rooms before and after.
+    The exact figures (the staff calendar, the room type page's calendar)
+    are always refreshed. What the search and the hotel page show is
+    refreshed only where a night's shown_free changed: on a hotel whose
+    nights have rooms to spare, most sales change nothing a guest sees, and
+    those pages, the most read, stay cached while guests book.
+    """
     from caching.api import invalidate_on_commit
 
+    shown_changed = any(shown_free(before) != shown_free(after) for before, after in free_changes)
     invalidate_on_commit(
         *availability_namespaces(
-            hotel=room_type.hotel, start=start, end=end, room_type_ids=[room_type.pk]
+            hotel=room_type.hotel,
+            start=start,
+            end=end,
+            room_type_ids=[room_type.pk],
+            offers=shown_changed,
         )
     )
 
@@ -208,6 +259,12 @@ def _after_inventory_change(*, room_type: RoomType, start: date, end: date) -> N
 # type leaves the hotel's other calendars cached.
 # Holds cluster on the coming weekends as searches do, so a finer grain (a
 # namespace per night) would save few misses for several times the bumps.
+#
+# Two families of week namespaces: the exact figures (``hotel-week`` for the
+# staff calendar, ``room-type-week`` for the room type page's "5 free"), bumped
+# by every change to the nights, and what the search and the hotel page offer
+# a guest (``hotel-offers``, ``city-offers``), which a sale bumps only when it
+# changes what they show (shown_free). Any other change bumps both.
 
 
 def _city_key(city: str) -> str:
@@ -227,10 +284,18 @@ def _weeks(first: date, last: date) -> list[str]:
 
 
 def hotel_availability_namespaces(*, hotel_id: int, first: date, last: date) -> list[str]:
-    """What a cached read of a hotel's availability on the dates [first, last] depends on."""
+    """What a cached read of a hotel's exact figures on the dates [first, last] depends on."""
     return [
         f"availability:hotel:{hotel_id}",
         *(f"availability:hotel-week:{hotel_id}@{week}" for week in _weeks(first, last)),
+    ]
+
+
+def hotel_offer_namespaces(*, hotel_id: int, first: date, last: date) -> list[str]:
+    """What a cached read of a hotel's offers to guests on the dates [first, last] depends on."""
+    return [
+        f"availability:hotel:{hotel_id}",
+        *(f"availability:hotel-offers:{hotel_id}@{week}" for week in _weeks(first, last)),
     ]
 
 
@@ -244,12 +309,12 @@ def room_type_availability_namespaces(
     ]
 
 
-def city_availability_namespaces(*, city: str, first: date, last: date) -> list[str]:
-    """What a cached read of a city's availability on the dates [first, last] depends on."""
+def city_offer_namespaces(*, city: str, first: date, last: date) -> list[str]:
+    """What a cached read of a city's offers to guests on the dates [first, last] depends on."""
     city = _city_key(city)
     return [
         f"availability:city:{city}",
-        *(f"availability:city-week:{city}@{week}" for week in _weeks(first, last)),
+        *(f"availability:city-offers:{city}@{week}" for week in _weeks(first, last)),
     ]
 
 
@@ -259,26 +324,34 @@ def availability_namespaces(
     start: date | None = None,
     end: date | None = None,
     room_type_ids: Iterable[int] | None = None,
+    offers: bool = True,
 ) -> list[str]:
     """The cache namespaces that a change to a hotel's inventory makes stale.
 
     Given the nights changed, [start, end), and the room types they belong
     to, the weeks they fall in; otherwise (or over more than
-    MAX_WEEKS_INVALIDATED weeks) the whole hotel and city.
+    MAX_WEEKS_INVALIDATED weeks) the whole hotel and city. ``offers=False``
+    (a sale that changes nothing guests are shown) leaves the weeks of the
+    hotel's and city's offers out.
     """
     city = _city_key(hotel.city)
     if start is not None and end is not None and end > start and room_type_ids is not None:
         weeks = _weeks(start, end - timedelta(days=1))
         if len(weeks) <= MAX_WEEKS_INVALIDATED:
-            return [
+            namespaces = [
                 *(f"availability:hotel-week:{hotel.pk}@{week}" for week in weeks),
-                *(f"availability:city-week:{city}@{week}" for week in weeks),
                 *(
                     f"availability:room-type-week:{pk}@{week}"
                     for pk in sorted(set(room_type_ids))
                     for week in weeks
                 ),
             ]
+            if offers:
+                namespaces += [
+                    *(f"availability:hotel-offers:{hotel.pk}@{week}" for week in weeks),
+                    *(f"availability:city-offers:{city}@{week}" for week in weeks),
+                ]
+            return namespaces
     return [f"availability:hotel:{hotel.pk}", f"availability:city:{city}"]
 
 

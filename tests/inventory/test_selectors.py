@@ -339,6 +339,77 @@ def test_a_city_search_is_refreshed_by_a_hold_in_its_week_only(
     assert next_week_after.room_types[0].rooms_free == 3
 
 
+def _release(room_type, check_in, nights, callbacks) -> None:
+    from django.db import transaction
+
+    from inventory.services import inventory_release
+
+    with callbacks(execute=True), transaction.atomic():
+        inventory_release(
+            room_type=room_type, check_in=check_in, check_out=check_in + timedelta(days=nights)
+        )
+
+
+def _shown(entries) -> list:
+    """What the guest pages show of each room type: the cards they are rendered from."""
+    from inventory.cards import option_card
+
+    return [option_card(entry) for entry in entries]
+
+
+def test_cached_offers_are_kept_while_sales_change_nothing_shown_and_always_match_a_fresh_read(
+    future, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # given a room type with six rooms a night, a stay of it cached for the
+    # hotel page and for the city's search
+    monday = _monday_after(future)
+    room_type = RoomTypeFactory(hotel=HotelFactory(city="Lagos"))
+    _nights(room_type, monday, 7, total=6)
+    stay = _stay(monday, 2)
+    hotel = room_type.hotel
+    hotel_availability(hotel=hotel, **stay)
+    city_availability(city="Lagos", **stay)
+
+    # when guests take the rooms one by one, then give them all back
+    read_again = []
+    for sale in [_take] * 6 + [_release] * 6:
+        sale(room_type, monday, 2, django_capture_on_commit_callbacks)
+        with CaptureQueriesContext(connection) as queries:
+            option = hotel_availability(hotel=hotel, **stay)
+            [result] = city_availability(city="Lagos", **stay)
+        read_again.append(len(queries) > 0)
+
+        # then both cached reads are what a fresh read is, and show the same
+        fresh = hotel_availability(hotel=hotel, **stay, use_cache=False)
+        assert option[0].rooms_free == result.room_types[0].rooms_free == fresh[0].rooms_free
+        assert _shown(option) == _shown(result.room_types) == _shown(fresh)
+
+    # and only the sales that changed what is shown read the nights again:
+    # 6 to 5 and 5 to 4 rooms free (and back) are all "available".
+    assert read_again == [False, False] + [True] * 8 + [False, False]
+
+
+def test_every_sale_refreshes_the_staff_calendar(future, django_capture_on_commit_callbacks):
+    from inventory.selectors import hotel_calendar
+
+    room_type = RoomTypeFactory()
+    _nights(room_type, future, 7, total=10)
+
+    def free_first_night() -> int:
+        [(_room_type, days)] = hotel_calendar(hotel=room_type.hotel, start=future, days=7).rows
+        return days[0].free
+
+    before = free_first_night()
+    _take(room_type, future, 1, django_capture_on_commit_callbacks)
+    held = free_first_night()
+    _release(room_type, future, 1, django_capture_on_commit_callbacks)
+
+    assert (before, held, free_first_night()) == (10, 9, 10)
+
+
 def _calendar(**kwargs) -> list[str]:
     """What the room type page's cached calendar shows day by day: "3 free", "Sold out"..."""
     html = "".join(_block(**kwargs))

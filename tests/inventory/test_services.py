@@ -9,6 +9,7 @@ from caching.api import namespace_version
 from inventory.exceptions import InventoryError, SoldOut
 from inventory.models import Adjustment, RoomInventory
 from inventory.services import (
+    FEW_ROOMS_LEFT,
     availability_namespaces,
     hotel_availability_namespaces,
     inventory_generate,
@@ -16,6 +17,7 @@ from inventory.services import (
     inventory_reprice,
     inventory_set,
     inventory_take,
+    shown_free,
 )
 from tests.factories import (
     HotelFactory,
@@ -133,12 +135,43 @@ def test_a_write_over_many_weeks_invalidates_the_whole_hotel_and_city():
     assert short == [
         f"availability:hotel-week:{hotel.pk}@2030-W02",
         f"availability:hotel-week:{hotel.pk}@2030-W03",
-        "availability:city-week:faro@2030-W02",
-        "availability:city-week:faro@2030-W03",
         "availability:room-type-week:7@2030-W02",
         "availability:room-type-week:7@2030-W03",
+        f"availability:hotel-offers:{hotel.pk}@2030-W02",
+        f"availability:hotel-offers:{hotel.pk}@2030-W03",
+        "availability:city-offers:faro@2030-W02",
+        "availability:city-offers:faro@2030-W03",
     ]
     assert long == [f"availability:hotel:{hotel.pk}", "availability:city:faro"]
+
+
+def test_a_sale_that_changes_nothing_shown_leaves_the_offers_weeks_out():
+    hotel = HotelFactory(city="Faro")
+    start = date(2030, 1, 7)
+
+    namespaces = availability_namespaces(
+        hotel=hotel, start=start, end=start + timedelta(days=2), room_type_ids=[7], offers=False
+    )
+
+    assert namespaces == [
+        f"availability:hotel-week:{hotel.pk}@2030-W02",
+        "availability:room-type-week:7@2030-W02",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("free", "shown"),
+    [
+        (-1, 0),
+        (0, 0),
+        (1, 1),
+        (FEW_ROOMS_LEFT, FEW_ROOMS_LEFT),
+        (FEW_ROOMS_LEFT + 1, FEW_ROOMS_LEFT + 1),
+        (40, FEW_ROOMS_LEFT + 1),
+    ],
+)
+def test_shown_free_tells_apart_sold_out_each_count_up_to_few_left_and_more(free, shown):
+    assert shown_free(free) == shown
 
 
 def test_nights_written_without_their_room_types_invalidate_the_whole_hotel_and_city():

@@ -391,32 +391,43 @@ def test_search_results_are_rendered_again_after_a_hold_in_their_week_only(
     assert "2 left" in kept.content.decode()
 
 
-def test_a_hold_that_changes_nothing_shown_renders_no_result_again(
-    future, django_capture_on_commit_callbacks
+def test_a_hold_that_changes_nothing_shown_keeps_the_search_results_cached(
+    future, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
     from django.test import Client
 
     from bookings.services import booking_hold
 
-    # given a room type with ten rooms, whose results were rendered once
+    # given a room type with five rooms, whose results were rendered once
     hotel = HotelFactory(city="Sagres")
     room_type = RoomTypeFactory(hotel=hotel)
-    RoomFactory.create_batch(10, room_type=room_type)
+    RoomFactory.create_batch(5, room_type=room_type)
     inventory_generate(room_type=room_type, start=future, end=future + timedelta(days=5))
     query = {"q": "Sagres", **_stay(future)}
     first = _search(Client(), **query)
 
-    # when a guest holds one of them: nine left is not worth telling
+    # when a guest holds one of them: four left is not worth telling
     with django_capture_on_commit_callbacks(execute=True):
         booking_hold(
             room_type=room_type, check_in=future, check_out=future + timedelta(days=2), adults=2
         )
 
-    # then the page is assembled again but the hotel's result is not rendered again
-    again = _search(Client(), **query)
-    assert _rendered(again, "inventory/_search_results.html")
-    assert not _rendered(again, "inventory/_search_result.html")
+    # then another visitor gets the same results from the cache, with no query
+    visitor = Client()
+    _search(visitor, q="Sagres")  # the session and the form's choices
+    with django_assert_num_queries(0):
+        again = _search(visitor, **query)
+    assert not _rendered(again, "inventory/_search_results.html")
     assert "left" not in first.content.decode() and "left" not in again.content.decode()
+
+    # and when another guest holds one more, three left is worth telling: rendered again
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_hold(
+            room_type=room_type, check_in=future, check_out=future + timedelta(days=2), adults=2
+        )
+    after = _search(Client(), **query)
+    assert _rendered(after, "inventory/_search_results.html")
+    assert "3 left" in after.content.decode()
 
 
 def test_a_new_stay_renders_only_the_search_fields_whose_values_changed(client, future):
