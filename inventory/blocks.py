@@ -14,7 +14,7 @@ from hotel.models import Hotel, RoomType
 
 from .cards import calendar_weeks, option_card
 from .selectors import AVAILABILITY_TTL, GUEST_CALENDAR_DAYS, hotel_availability, room_type_calendar
-from .services import hotel_offer_namespaces, room_type_availability_namespaces
+from .services import hotel_offer_namespaces, room_type_offer_namespaces
 
 
 def hotel_options(
@@ -63,7 +63,7 @@ def room_type_calendar_block(
         )
 
     return cached(
-        room_type_availability_namespaces(
+        room_type_offer_namespaces(
             hotel_id=room_type.hotel_id,
             room_type_id=room_type.pk,
             first=start,

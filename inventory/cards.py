@@ -17,7 +17,7 @@ from django.urls import NoReverseMatch, get_script_prefix, reverse
 from hotel.models import Hotel, RoomType
 
 from .selectors import CalendarDay, HotelAvailability, RoomTypeAvailability
-from .services import FEW_ROOMS_LEFT
+from .services import FEW_ROOMS_LEFT, shown_free
 
 
 class RoomTypeCard(NamedTuple):
@@ -162,7 +162,8 @@ def calendar_weeks(days: list[CalendarDay]) -> tuple[tuple[DayCard | None, ...],
             date=d.date,
             exists=d.exists,
             stop_sell=d.stop_sell,
-            free=d.free,
+            # As guests are told them: "3 left", or only that there is one.
+            free=shown_free(d.free),
             price=d.price,
             min_stay=d.min_stay,
         )

@@ -40,10 +40,11 @@ UNCHANGED = object()
 def shown_free(free: int) -> int:
     """A night's free rooms as the guests' pages tell them apart: 0 up to FEW_ROOMS_LEFT, or more.
 
-    The search and the hotel page read free rooms only through this (the
-    availability selectors cap them in SQL), so a hold or a cancel that
-    leaves it unchanged changes nothing they show, and their cached reads
-    are kept (see _after_sale).
+    The search, the hotel page and the room type page's calendar read free
+    rooms only through this (the availability selectors cap them in SQL, the
+    calendar's cards in calendar_weeks), so a hold or a cancel that leaves it
+    unchanged changes nothing they show, and their cached reads are kept
+    (see _after_sale).
     """
     return max(0, min(free, FEW_ROOMS_LEFT + 1))
 
@@ -230,11 +231,11 @@ def _after_sale(
     """Invalidate cached reads of these nights once a hold or a release commits.
 
     ``free_changes`` holds each changed night's free rooms before and after.
-    The exact figures (the staff calendar, the room type page's calendar)
-    are always refreshed. What the search and the hotel page show is
-    refreshed only where a night's shown_free changed: on a hotel whose
-    nights have rooms to spare, most sales change nothing a guest sees, and
-    those pages, the most read, stay cached while guests book.
+    The exact figures (the staff calendar) are always refreshed. What the
+    guests' pages show (the search, the hotel page, the room type page's
+    calendar) is refreshed only where a night's shown_free changed: on a
+    hotel whose nights have rooms to spare, most sales change nothing a guest
+    sees, and those pages, the most read, stay cached while guests book.
     """
     from caching.api import invalidate_on_commit
 
@@ -260,11 +261,12 @@ def _after_sale(
 # Holds cluster on the coming weekends as searches do, so a finer grain (a
 # namespace per night) would save few misses for several times the bumps.
 #
-# Two families of week namespaces: the exact figures (``hotel-week`` for the
-# staff calendar, ``room-type-week`` for the room type page's "5 free"), bumped
-# by every change to the nights, and what the search and the hotel page offer
-# a guest (``hotel-offers``, ``city-offers``), which a sale bumps only when it
-# changes what they show (shown_free). Any other change bumps both.
+# Two families of week namespaces: the exact figures (``hotel-week``, the
+# staff calendar's "9/12"), bumped by every change to the nights, and what the
+# guests' pages show (``hotel-offers`` for the hotel page, ``city-offers`` for
+# the search, ``room-type-offers`` for the room type page's calendar), which a
+# sale bumps only when it changes what they show (shown_free). Any other
+# change bumps both.
 
 
 def _city_key(city: str) -> str:
@@ -299,13 +301,13 @@ def hotel_offer_namespaces(*, hotel_id: int, first: date, last: date) -> list[st
     ]
 
 
-def room_type_availability_namespaces(
+def room_type_offer_namespaces(
     *, hotel_id: int, room_type_id: int, first: date, last: date
 ) -> list[str]:
-    """What a cached read of one room type's nights [first, last] depends on."""
+    """What a cached read of one room type's offers on the dates [first, last] depends on."""
     return [
         f"availability:hotel:{hotel_id}",
-        *(f"availability:room-type-week:{room_type_id}@{week}" for week in _weeks(first, last)),
+        *(f"availability:room-type-offers:{room_type_id}@{week}" for week in _weeks(first, last)),
     ]
 
 
@@ -338,18 +340,16 @@ def availability_namespaces(
     if start is not None and end is not None and end > start and room_type_ids is not None:
         weeks = _weeks(start, end - timedelta(days=1))
         if len(weeks) <= MAX_WEEKS_INVALIDATED:
-            namespaces = [
-                *(f"availability:hotel-week:{hotel.pk}@{week}" for week in weeks),
-                *(
-                    f"availability:room-type-week:{pk}@{week}"
-                    for pk in sorted(set(room_type_ids))
-                    for week in weeks
-                ),
-            ]
+            namespaces = [f"availability:hotel-week:{hotel.pk}@{week}" for week in weeks]
             if offers:
                 namespaces += [
                     *(f"availability:hotel-offers:{hotel.pk}@{week}" for week in weeks),
                     *(f"availability:city-offers:{city}@{week}" for week in weeks),
+                    *(
+                        f"availability:room-type-offers:{pk}@{week}"
+                        for pk in sorted(set(room_type_ids))
+                        for week in weeks
+                    ),
                 ]
             return namespaces
     return [f"availability:hotel:{hotel.pk}", f"availability:city:{city}"]

@@ -30,6 +30,7 @@ from hotel.templatetags.hotel_tags import (
 )
 
 from ..cards import DayCard, OptionCard, SearchResultCard
+from ..services import FEW_ROOMS_LEFT
 
 register = template.Library()
 
@@ -164,7 +165,7 @@ def search_result(context, result: SearchResultCard) -> SafeString:
 def _calendar_cell(day: DayCard, currency: str, language: str, locale: str) -> str:
     if day.free == 0:
         css = "none"
-    elif day.free <= 2:
+    elif day.free <= FEW_ROOMS_LEFT:
         css = "few"
     else:
         css = "free"
@@ -176,7 +177,9 @@ def _calendar_cell(day: DayCard, currency: str, language: str, locale: str) -> s
         text = "Sold out"
     else:
         price = "" if day.price is None else format_money(Decimal(day.price), currency, locale)
-        text = f"{int(day.free)} free<br>{escape(price)}"
+        # The rooms left only when few, as on the search and the hotel page.
+        left = f"{int(day.free)} left" if day.free <= FEW_ROOMS_LEFT else "Available"
+        text = f"{left}<br>{escape(price)}"
     if day.exists and day.min_stay > 1:
         text += f'<br><span class="muted">min {int(day.min_stay)} nights</span>'
     return (
@@ -187,7 +190,7 @@ def _calendar_cell(day: DayCard, currency: str, language: str, locale: str) -> s
 
 @register.simple_tag
 def calendar_rows(weeks: tuple[tuple[DayCard | None, ...], ...], currency: str) -> SafeString:
-    """A room type's calendar, a row a week (inventory.cards.calendar_weeks): free, price."""
+    """A room type's calendar, a row a week (inventory.cards.calendar_weeks): rooms left, price."""
     language = get_language() or "en-gb"
     locale = to_locale(language)
     rows = (

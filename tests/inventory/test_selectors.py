@@ -411,7 +411,7 @@ def test_every_sale_refreshes_the_staff_calendar(future, django_capture_on_commi
 
 
 def _calendar(**kwargs) -> list[str]:
-    """What the room type page's cached calendar shows day by day: "3 free", "Sold out"..."""
+    """What the room type page's cached calendar shows day by day: "3 left", "Sold out"..."""
     html = "".join(_block(**kwargs))
     return [
         re.sub(r"<br>.*", "", cell.split("</div>")[1], flags=re.S).strip()
@@ -425,15 +425,35 @@ def test_a_hold_refreshes_the_room_calendar_that_shows_its_nights_only(
     room_type = RoomTypeFactory()
     _nights(room_type, future, 40, total=3)
     calendar = {"room_type": room_type, "start": future, "days": 14}
-    assert _calendar(**calendar) == ["3 free"] * 14
+    assert _calendar(**calendar) == ["3 left"] * 14
 
     # A hold three weeks out is not on a two-week calendar.
     _take(room_type, future + timedelta(days=21), 1, django_capture_on_commit_callbacks)
     with django_assert_num_queries(0):
-        assert _calendar(**calendar) == ["3 free"] * 14
+        assert _calendar(**calendar) == ["3 left"] * 14
     _take(room_type, future + timedelta(days=13), 1, django_capture_on_commit_callbacks)
 
-    assert _calendar(**calendar)[12:] == ["3 free", "2 free"]
+    assert _calendar(**calendar)[12:] == ["3 left", "2 left"]
+
+
+def test_a_room_calendar_is_kept_through_sales_that_leave_it_showing_the_same(
+    future, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    # given a room type with five rooms a night, its calendar cached
+    room_type = RoomTypeFactory()
+    _nights(room_type, future, 14, total=5)
+    calendar = {"room_type": room_type, "start": future, "days": 14}
+    assert _calendar(**calendar) == ["Available"] * 14
+
+    # when a guest takes a room of the first night: four left is not worth telling
+    _take(room_type, future, 1, django_capture_on_commit_callbacks)
+
+    # then the calendar is served as rendered
+    with django_assert_num_queries(0):
+        assert _calendar(**calendar) == ["Available"] * 14
+    # and when another guest takes one more, three left is: it is read again
+    _take(room_type, future, 1, django_capture_on_commit_callbacks)
+    assert _calendar(**calendar)[:2] == ["3 left", "Available"]
 
 
 def test_a_hold_leaves_the_calendars_of_the_hotels_other_room_types_cached(
@@ -450,7 +470,7 @@ def test_a_hold_leaves_the_calendars_of_the_hotels_other_room_types_cached(
     with django_assert_num_queries(0):
         other_days = _calendar(room_type=other, start=future, days=14)
     held_days = _calendar(room_type=held, start=future, days=14)
-    assert (other_days[2], held_days[2]) == ("3 free", "2 free")
+    assert (other_days[2], held_days[2]) == ("3 left", "2 left")
 
 
 def test_a_staff_edit_of_a_room_types_nights_refreshes_its_calendar(
@@ -465,7 +485,7 @@ def test_a_staff_edit_of_a_room_types_nights_refreshes_its_calendar(
     with django_capture_on_commit_callbacks(execute=True):
         inventory_set(room_types=[room_type], start=future, end=future + timedelta(days=1), total=1)
 
-    assert _calendar(room_type=room_type, start=future, days=14)[0] == "1 free"
+    assert _calendar(room_type=room_type, start=future, days=14)[0] == "1 left"
 
 
 def test_a_change_of_the_hotels_currency_refreshes_its_calendars_even_mid_request(

@@ -135,12 +135,12 @@ def test_a_write_over_many_weeks_invalidates_the_whole_hotel_and_city():
     assert short == [
         f"availability:hotel-week:{hotel.pk}@2030-W02",
         f"availability:hotel-week:{hotel.pk}@2030-W03",
-        "availability:room-type-week:7@2030-W02",
-        "availability:room-type-week:7@2030-W03",
         f"availability:hotel-offers:{hotel.pk}@2030-W02",
         f"availability:hotel-offers:{hotel.pk}@2030-W03",
         "availability:city-offers:faro@2030-W02",
         "availability:city-offers:faro@2030-W03",
+        "availability:room-type-offers:7@2030-W02",
+        "availability:room-type-offers:7@2030-W03",
     ]
     assert long == [f"availability:hotel:{hotel.pk}", "availability:city:faro"]
 
@@ -153,10 +153,7 @@ def test_a_sale_that_changes_nothing_shown_leaves_the_offers_weeks_out():
         hotel=hotel, start=start, end=start + timedelta(days=2), room_type_ids=[7], offers=False
     )
 
-    assert namespaces == [
-        f"availability:hotel-week:{hotel.pk}@2030-W02",
-        "availability:room-type-week:7@2030-W02",
-    ]
+    assert namespaces == [f"availability:hotel-week:{hotel.pk}@2030-W02"]
 
 
 @pytest.mark.parametrize(

@@ -204,14 +204,14 @@ def test_a_calendar_shows_each_day_as_it_stands_a_row_a_week():
             "date": date(2027, 3, n),
             "exists": True,
             "stop_sell": False,
-            "free": 5,
+            "free": 4,
             "price": Decimal("1200.00"),
             "min_stay": 1,
         }
         return DayCard(**{**values, **changes})
 
     weeks = (
-        (None, None, day(3), day(4, free=2), day(5, free=0), day(6, stop_sell=True), day(7)),
+        (None, None, day(3), day(4, free=3), day(5, free=0), day(6, stop_sell=True), day(7)),
         (day(8, exists=False, free=0, price=None), day(9, min_stay=3), *([None] * 5)),
     )
     html = Template("{% load inventory_tags %}{% calendar_rows weeks 'EUR' %}").render(
@@ -222,12 +222,15 @@ def test_a_calendar_shows_each_day_as_it_stands_a_row_a_week():
 
     assert [len(row) for row in cells] == [7, 7]
     assert cells[0][:2] == ["<td></td>", "<td></td>"]
-    assert cells[0][2] == '<td class="free"> <div class="day">3 Mar</div> 5 free<br>€1,200.00 </td>'
-    assert cells[0][3].startswith('<td class="few">') and "2 free<br>€1,200.00" in cells[0][3]
+    # more rooms than FEW_ROOMS_LEFT: only that there is one; from there down, how many
+    assert cells[0][2] == (
+        '<td class="free"> <div class="day">3 Mar</div> Available<br>€1,200.00 </td>'
+    )
+    assert cells[0][3].startswith('<td class="few">') and "3 left<br>€1,200.00" in cells[0][3]
     assert cells[0][4].startswith('<td class="none">') and "Sold out" in cells[0][4]
-    assert "Closed" in cells[0][5] and "free<br>" not in cells[0][5]
+    assert "Closed" in cells[0][5] and "<br>€" not in cells[0][5]
     assert cells[1][0] == '<td class="none"> <div class="day">8 Mar</div> Not on sale </td>'
-    assert '5 free<br>€1,200.00<br><span class="muted">min 3 nights</span>' in cells[1][1]
+    assert 'Available<br>€1,200.00<br><span class="muted">min 3 nights</span>' in cells[1][1]
     assert cells[1][2:] == ["<td></td>"] * 5
 
 

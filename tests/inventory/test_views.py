@@ -167,7 +167,7 @@ def test_room_type_page_shows_a_60_day_calendar(client):
     cells = re.findall(r'<td class="(\w+)">\s*<div class="day">([^<]+)</div>\s*([^<]+)', body)
     assert len(cells) == 60
     assert cells[3][0] == "none" and cells[3][2].strip() == "Sold out"
-    assert cells[4][0] == "few" and cells[4][2].strip() == "2 free"
+    assert cells[4][0] == "few" and cells[4][2].strip() == "2 left"
     assert "€100.00" in body
 
 
@@ -267,7 +267,7 @@ def test_an_inventory_edit_shows_on_the_room_type_calendar_once_it_commits(
     room_type = _stocked(HotelFactory(timezone="UTC"), date.today(), nights=60)
     url = room_type.get_absolute_url()
     for _ in range(3):
-        assert client.get(url).content.decode().count("2 free") == 60
+        assert client.get(url).content.decode().count("2 left") == 60
 
     with django_capture_on_commit_callbacks(execute=True):
         inventory_set(
@@ -278,7 +278,7 @@ def test_an_inventory_edit_shows_on_the_room_type_calendar_once_it_commits(
         )
 
     body = client.get(url).content.decode()
-    assert body.count("2 free") == 59 and "Closed" in body
+    assert body.count("2 left") == 59 and "Closed" in body
 
 
 def test_search_page_costs_no_query_once_cached_and_one_after_a_hold(
@@ -337,7 +337,7 @@ def test_room_type_page_costs_no_query_once_cached(client, django_assert_num_que
     with django_assert_num_queries(0):
         response = client.get(room_type.get_absolute_url())
 
-    assert response.status_code == 200 and "2 free" in response.content.decode()
+    assert response.status_code == 200 and "2 left" in response.content.decode()
 
 
 def test_a_room_type_turned_inactive_is_404_once_the_change_commits(
