@@ -108,6 +108,8 @@ UPDATE {table} AS night
    AND NOT (night.date = %s AND night.closed_to_arrival)
 RETURNING total - sold
 """
+# RETURNING names the columns bare: SQLite does not know the alias there, and
+# the CTE has no column of those names, so both read the updated row.
 
 
 def inventory_take(*, room_type: RoomType, check_in: date, check_out: date, rooms: int = 1) -> None:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from inventory.models import OccupancySupplement, RoomInventory
 from inventory.selectors import hotel_availability
+from inventory.services import FEW_ROOMS_LEFT
 from tests.factories import HotelFactory, RoomTypeFactory
 
 START = date(2031, 6, 1)
@@ -40,7 +41,8 @@ def scenarios(draw, kind, on_key):
     """
     specs = {}
     for offset in range(WINDOW):
-        total = draw(st.integers(1, 4))
+        # Past FEW_ROOMS_LEFT + 1 too, where guests are told only "available".
+        total = draw(st.integers(1, 8))
         specs[offset] = NightSpec(
             total=total,
             sold=draw(st.integers(0, total - 1)),
@@ -124,6 +126,8 @@ def expected(
     extra = extra_a * extra_adult + extra_c * extra_child
     complete = not missing
     rooms_free = min(r.total - r.sold for r in present) if complete and not stopped else 0
+    # Counted as guests are told them: up to one more than FEW_ROOMS_LEFT.
+    rooms_free = min(rooms_free, FEW_ROOMS_LEFT + 1)
     return {
         "bookable": fits
         and complete

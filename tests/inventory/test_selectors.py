@@ -392,6 +392,32 @@ def test_cached_offers_are_kept_while_sales_change_nothing_shown_and_always_matc
     assert read_again == [False, False] + [True] * 8 + [False, False]
 
 
+def test_a_sale_that_changes_what_one_night_of_a_stay_shows_refreshes_the_stay(
+    future, django_capture_on_commit_callbacks
+):
+    # given a two-night stay whose first night has rooms to spare and whose
+    # second has four, cached as "available"
+    monday = _monday_after(future)
+    room_type = RoomTypeFactory(hotel=HotelFactory(city="Tomar"))
+    RoomInventoryFactory(room_type=room_type, date=monday, total=8)
+    RoomInventoryFactory(room_type=room_type, date=monday + timedelta(days=1), total=4)
+    stay = _stay(monday, 2)
+    [before] = hotel_availability(hotel=room_type.hotel, **stay)
+    [city_before] = city_availability(city="Tomar", **stay)
+
+    # when a guest takes both nights: 8 to 7 shows the same, 4 to 3 does not
+    _take(room_type, monday, 2, django_capture_on_commit_callbacks)
+
+    # then both cached reads show three left, as a fresh read does
+    [after] = hotel_availability(hotel=room_type.hotel, **stay)
+    [city_after] = city_availability(city="Tomar", **stay)
+    assert (before.rooms_free, city_before.room_types[0].rooms_free) == (4, 4)
+    assert (after.rooms_free, city_after.room_types[0].rooms_free) == (3, 3)
+    assert _shown([after]) == _shown(
+        hotel_availability(hotel=room_type.hotel, **stay, use_cache=False)
+    )
+
+
 def test_every_sale_refreshes_the_staff_calendar(future, django_capture_on_commit_callbacks):
     from inventory.selectors import hotel_calendar
 

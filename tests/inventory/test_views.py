@@ -398,11 +398,11 @@ def test_a_hold_that_changes_nothing_shown_keeps_the_search_results_cached(
 
     from bookings.services import booking_hold
 
-    # given a room type with five rooms, whose results were rendered once
-    hotel = HotelFactory(city="Sagres")
-    room_type = RoomTypeFactory(hotel=hotel)
-    RoomFactory.create_batch(5, room_type=room_type)
-    inventory_generate(room_type=room_type, start=future, end=future + timedelta(days=5))
+    # given two hotels of five rooms a night in a city, whose results were rendered once
+    for name in ("Sagres Bay", "Sagres Cliff"):
+        room_type = RoomTypeFactory(hotel=HotelFactory(city="Sagres", name=name))
+        RoomFactory.create_batch(5, room_type=room_type)
+        inventory_generate(room_type=room_type, start=future, end=future + timedelta(days=5))
     query = {"q": "Sagres", **_stay(future)}
     first = _search(Client(), **query)
 
@@ -420,14 +420,17 @@ def test_a_hold_that_changes_nothing_shown_keeps_the_search_results_cached(
     assert not _rendered(again, "inventory/_search_results.html")
     assert "left" not in first.content.decode() and "left" not in again.content.decode()
 
-    # and when another guest holds one more, three left is worth telling: rendered again
+    # and when another guest holds one more, three left is worth telling: the
+    # page is rendered again, with only the held hotel's result rendered anew
     with django_capture_on_commit_callbacks(execute=True):
         booking_hold(
             room_type=room_type, check_in=future, check_out=future + timedelta(days=2), adults=2
         )
     after = _search(Client(), **query)
     assert _rendered(after, "inventory/_search_results.html")
-    assert "3 left" in after.content.decode()
+    results = [t for t in after.templates if t.name == "inventory/_search_result.html"]
+    assert len(results) == 1
+    assert after.content.decode().count("3 left") == 1
 
 
 def test_a_new_stay_renders_only_the_search_fields_whose_values_changed(client, future):
