@@ -24,7 +24,6 @@ from hotel.html import escape
 from hotel.templatetags.hotel_tags import (
     format_amount,
     format_day,
-    format_money,
     format_nightly_prices,
     star_rating,
 )
@@ -176,7 +175,7 @@ def _calendar_cell(day: DayCard, currency: str, language: str, locale: str) -> s
     elif day.free == 0:
         text = "Sold out"
     else:
-        price = "" if day.price is None else format_money(Decimal(day.price), currency, locale)
+        price = format_amount(day.price, currency, locale)
         # The rooms left only when few, as on the search and the hotel page.
         left = f"{int(day.free)} left" if day.free <= FEW_ROOMS_LEFT else "Available"
         text = f"{left}<br>{escape(price)}"
