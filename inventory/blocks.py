@@ -51,8 +51,9 @@ def room_type_calendar_block(
 
     Cached rendered, not as the days it shows: a page served from the cache
     neither unpickles 60 days nor hashes them into a fragment key. A hold
-    refreshes the calendars of its own room type and weeks only; an edit of
-    the hotel (its currency) all of the hotel's.
+    refreshes the calendars of its own room type and weeks only, and only
+    when it changes the rooms left they show (services.shown_free); an edit
+    of the hotel (its currency) all of the hotel's.
     """
 
     def render() -> tuple[str, ...]:
