@@ -225,19 +225,72 @@ def _read_versions(namespaces: Sequence[str]) -> tuple[int, ...] | None:
     started = local.clock()
     scope = _local_scope()
     found = cache.get_many([_version_key(ns) for ns in namespaces])
-    result = []
-    for namespace in namespaces:
-        value = found.get(_version_key(namespace))
-        if value is None:
-            # Never seeded, evicted, or Redis failed (django-redis then
-            # answers {}): the single read seeds it or marks Redis down.
+    # Never seeded, evicted, or Redis failed (django-redis then answers {}):
+    # seeding them all at once seeds them or marks Redis down.
+    missing = [ns for ns in namespaces if found.get(_version_key(ns)) is None]
+    seeded = _seed_versions(missing, scope=scope, started=started) if missing else {}
+    if seeded is None:
+        return None
+    return tuple(
+        seeded[namespace]
+        if namespace in seeded
+        else versions.record(scope + namespace, int(found[_version_key(namespace)]), started)
+        for namespace in namespaces
+    )
+
+
+# Seeds each version key (KEYS) that does not exist with ARGV[1] and answers
+# every key's version, the seed or what another caller seeded first: what
+# _read_version does per key with GET and ADD, for all of them atomically.
+_SEED_SCRIPT = Script(
+    None,
+    b"""
+local versions = {}
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, ARGV[1], 'NX')
+  versions[i] = redis.call('GET', key)
+end
+return versions
+""",
+)
+
+
+def _seed_versions(
+    namespaces: Sequence[str], *, scope: str, started: float
+) -> dict[str, int] | None:
+    """The versions of namespaces that had none in Redis, seeded; None when Redis failed.
+
+    On Redis, one round trip for all of them: after Redis restarts or is
+    flushed, none is seeded, and the room type page's calendar alone reads
+    ten namespaces, which one at a time cost two round trips each.
+    Elsewhere, or for a key holding something other than a number,
+    ``_read_version`` each.
+    """
+
+    def portable() -> dict[str, int] | None:
+        read = {}
+        for namespace in namespaces:
             version = _read_version(namespace)
             if version is None:
                 return None
-        else:
-            version = versions.record(scope + namespace, int(value), started)
-        result.append(version)
-    return tuple(result)
+            read[namespace] = version
+        return read
+
+    def scripted(client) -> dict[str, int] | None:
+        keys = [cache.make_key(_version_key(namespace)) for namespace in namespaces]
+        replies = _SEED_SCRIPT(keys=keys, args=[_version_seed()], client=client)
+        try:
+            values = [int(reply) for reply in replies]
+        except (TypeError, ValueError):
+            return portable()
+        return {
+            namespace: versions.record(scope + namespace, value, started)
+            for namespace, value in zip(namespaces, values, strict=True)
+        }
+
+    if len(namespaces) < 2:
+        return portable()
+    return _on_redis(scripted, portable, failed=None, what="cannot seed namespace versions")
 
 
 def namespace_versions(namespaces: Sequence[str]) -> tuple[int, ...] | None:

@@ -109,6 +109,52 @@ def test_a_shared_hit_takes_one_round_trip(round_trips, loader):
     assert stats.process_counts()["hotel:*"]["shared"]["hits"] == 1
 
 
+def _unseeded(name: str, count: int) -> list[str]:
+    return [f"room-type-offers:{name}@2027-W{week:02d}" for week in range(1, count + 1)]
+
+
+def test_versions_nobody_seeded_are_seeded_together_in_one_more_round_trip(round_trips):
+    # The script is sent in full once per Redis; from then on by its SHA1.
+    namespace_versions(_unseeded("warm-up", 2))
+    namespaces = _unseeded("calendar", 10)
+    round_trips.clear()
+
+    read = namespace_versions(namespaces)
+
+    assert _names(round_trips) == ["MGET", "EVALSHA"]
+    # Seeded as django-redis stores an int, so that it reads them and bumps them.
+    assert list(read) == [cache.get(api._version_key(namespace)) for namespace in namespaces]
+    assert api._bump(namespaces[0]) == read[0] + 1
+
+
+def test_a_version_another_process_seeds_first_is_the_one_served(monkeypatch):
+    namespaces = _unseeded("race", 3)
+    real_get_many = cache.get_many
+
+    def another_process_seeds_after_the_read(keys, *args, **kwargs):
+        found = real_get_many(keys, *args, **kwargs)
+        cache.add(api._version_key(namespaces[1]), 42, timeout=None)
+        return found
+
+    monkeypatch.setattr(cache, "get_many", another_process_seeds_after_the_read)
+
+    read = namespace_versions(namespaces)
+
+    assert read[1] == 42
+    assert read[0] == read[2] == cache.get(api._version_key(namespaces[0])) != 42
+
+
+def test_a_version_key_of_another_type_falls_back_to_one_read_each_and_is_no_outage(redis_client):
+    namespaces = _unseeded("odd", 3)
+    redis_client.rpush(cache.make_key(api._version_key(namespaces[1])), "not a version")
+
+    read = namespace_versions(namespaces)
+
+    assert read is not None and len(read) == 3
+    assert backend_available()
+    assert read[0] == cache.get(api._version_key(namespaces[0]))
+
+
 def test_a_bump_by_another_process_during_the_load_stores_nothing_and_releases_the_lock():
     _warm("hotel:1")
     version = namespace_version("hotel:1")
@@ -295,6 +341,14 @@ def test_on_another_cache_backend_a_miss_is_stored_and_its_lock_released(another
     assert cache.get(_lock_key("hotel:1", ["page"])) is None
     api.local_tier.clear()
     assert cached("hotel:1", ["page"], loader) == {"call": 1}
+
+
+def test_on_another_cache_backend_versions_nobody_seeded_are_seeded(another_backend):
+    namespaces = _unseeded("locmem", 3)
+
+    read = namespace_versions(namespaces)
+
+    assert list(read) == [cache.get(api._version_key(namespace)) for namespace in namespaces]
 
 
 def test_on_another_cache_backend_a_bump_during_the_load_stores_nothing(another_backend):
