@@ -1,4 +1,4 @@
-"""python -m benchmarks {build,run,all,loadtest}: the benchmark's command line.
+"""python -m benchmarks {build,run,all,loadtest,calibration}: the benchmark's command line.
 
 Runs on its own database (hotel_bench) and Redis dbs (6 for the cache, 7 for
 the broker) unless DATABASE_URL, REDIS_URL and CELERY_BROKER_URL say
@@ -105,12 +105,13 @@ def cmd_run(args, dataset: dict | None = None) -> dict:
     from django.core.cache import cache
 
     from . import report
+    from .calibration import calibrate
     from .contention import consistency, run_contention
     from .operations import NOT_YET_BUILT, run_operations
 
     _guard_database(args.force)
     today = _today(args.today)
-    calibration = report.cpu_calibration_ms()
+    calibration = calibrate()
     data: dict = {"started_at": report.now_iso(), "iterations": args.iterations}
     if dataset:
         data["dataset"] = dataset
@@ -136,7 +137,7 @@ def cmd_run(args, dataset: dict | None = None) -> dict:
             log=lambda m: print(m, file=sys.stderr, flush=True),
         )
     data["consistency"] = consistency()
-    data["machine"] = report.machine(calibration_ms=calibration)
+    data["machine"] = report.machine(calibration=calibration)
     data["finished_at"] = report.now_iso()
     if not args.no_write:
         paths = report.write(args.name, data, report.bench_markdown(data))
@@ -178,6 +179,64 @@ def cmd_report(args) -> None:
         if path.exists():
             (report.RESULTS_DIR / f"{name}.md").write_text(render(json.loads(path.read_text())))
             print(f"Rendered {name}.md from {path}", file=sys.stderr)
+
+
+def cmd_calibration(args) -> dict:
+    """How closely each calibration follows the CPU time of pages as the machine drifts."""
+    from django.test import Client
+
+    from .calibration import compare
+
+    browser = Client(HTTP_HOST="127.0.0.1")
+    paths = args.path or ["/", "/hotels/"]
+
+    def page() -> None:
+        for path in paths:
+            response = browser.get(path)
+            if response.status_code != 200:
+                raise SystemExit(
+                    f"{path} answered {response.status_code}: give pages that answer 200."
+                )
+
+    print(
+        f"{args.rounds} rounds {args.pause:g} s apart, each {args.samples} samples of every"
+        f" workload in turn; CPU ms of this thread; the page: {' + '.join(paths)}",
+        file=sys.stderr,
+    )
+    result = compare(rounds=args.rounds, samples=args.samples, pause=args.pause, page=page)
+    print(f"{'yardstick':<14} {'median ms':>9}  {'correlation':>11}  {'page/it cv':>10}")
+    for name, figures in result.items():
+        if name == "page":
+            continue
+        print(
+            f"{name:<14} {figures['median_ms']:>9.3f}  {figures['correlation_with_page']:>11.2f}"
+            f"  {figures['page_ratio_cv']:>10.3f}"
+        )
+    print(f"{'page':<14} {result['page']['median_ms']:>9.3f}")
+    return result
+
+
+def _count(low: int, high: int):
+    def parse(value: str) -> int:
+        try:
+            count = int(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"Give a whole number from {low} to {high}.") from exc
+        if not low <= count <= high:
+            raise argparse.ArgumentTypeError(f"Give a whole number from {low} to {high}.")
+        return count
+
+    return parse
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("Give seconds, like 6 or 0.5.") from exc
+    if not 0 <= seconds <= 600:
+        raise argparse.ArgumentTypeError("Give seconds from 0 to 600.")
+    return seconds
 
 
 def cmd_all(args) -> dict:
@@ -229,6 +288,15 @@ def parser() -> argparse.ArgumentParser:
     run_args(a)
     a.add_argument("--skip-build", action="store_true")
     sub.add_parser("report", help="render the Markdown results again from their JSON")
+    c = sub.add_parser(
+        "calibration", help="how closely each calibration follows a page's CPU time here"
+    )
+    c.add_argument("--rounds", type=_count(3, 1000), default=16)
+    c.add_argument("--samples", type=_count(1, 1000), default=25, help="of each, per round")
+    c.add_argument("--pause", type=_seconds, default=6.0, help="seconds between rounds")
+    c.add_argument(
+        "--path", action="append", help="a page sampled with them (default: / and /hotels/)"
+    )
     lt = sub.add_parser("loadtest", help="HTTP load with gunicorn and locust")
     from .loadtest import add_arguments
 
@@ -247,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         configure_environment()
         return loadtest_main(args)
     _setup(migrate=True)
-    {"build": cmd_build, "run": cmd_run, "all": cmd_all}[args.command](args)
+    commands = {"build": cmd_build, "run": cmd_run, "all": cmd_all, "calibration": cmd_calibration}
+    commands[args.command](args)
     return 0
 
 

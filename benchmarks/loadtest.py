@@ -483,13 +483,14 @@ def main(args) -> int:
     from django.db import connections
 
     from . import report
+    from .calibration import calibrate
 
     procs = Processes()
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     # Also when started in the background, where a shell ignores SIGINT.
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     results: dict = {"started_at": report.now_iso()}
-    calibration = report.cpu_calibration_ms()
+    calibration = calibrate()
     with tempfile.TemporaryDirectory(prefix="hotel-loadtest-") as tmp:
         workdir = Path(tmp)
         try:
@@ -631,7 +632,7 @@ def main(args) -> int:
             results["gunicorn_errors"] = _tail(workdir / "gunicorn.log")
             # Taken at the end, so that the load average says how busy the
             # machine was around the runs.
-            results["machine"] = report.machine(calibration_ms=calibration)
+            results["machine"] = report.machine(calibration=calibration)
         except KeyboardInterrupt:
             print("Interrupted: stopping locust and gunicorn", file=sys.stderr)
             return 130

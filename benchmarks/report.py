@@ -6,17 +6,18 @@ import json
 import os
 import platform
 import subprocess
-import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from .calibration import calibrate
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
-def machine(*, calibration_ms: float | None = None) -> dict:
+def machine(*, calibration: dict[str, float] | None = None) -> dict:
     """The machine, the database server and the versions the figures were taken on.
 
-    ``calibration_ms`` is ``cpu_calibration_ms()`` taken before the run
+    ``calibration`` is ``calibration.calibrate()`` taken before the run
     started: taken at its end it would also measure the run's own stragglers.
     """
     import django
@@ -53,33 +54,8 @@ def machine(*, calibration_ms: float | None = None) -> dict:
         # The machine is shared: a load average well above the CPU count
         # means other work competed with the run for the cores.
         "load_average_1m": round(os.getloadavg()[0], 2),
-        "cpu_calibration_ms": (
-            calibration_ms if calibration_ms is not None else cpu_calibration_ms()
-        ),
+        **(calibration if calibration is not None else calibrate()),
     }
-
-
-def _calibration_workload() -> None:
-    counts: dict[str, int] = {}
-    for i in range(20_000):
-        key = f"k{i % 997}"
-        counts[key] = counts.get(key, 0) + i
-    sorted(counts.items(), key=lambda item: item[1])
-
-
-def cpu_calibration_ms(repeat: int = 7) -> float:
-    """The best time of a fixed pure-Python workload, in ms.
-
-    Machines of one kind differ in speed from one session to the next, so
-    the figures of two runs compare only after scaling by this; the best of
-    several runs leaves out most of what other processes cost it.
-    """
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        _calibration_workload()
-        best = min(best, time.perf_counter() - started)
-    return round(best * 1000, 2)
 
 
 def _git_commit() -> str:
@@ -139,6 +115,13 @@ def machine_line(m: dict) -> str:
             f"; CPU calibration {m['cpu_calibration_ms']} ms (a fixed pure-Python workload,"
             " best of 7 before the run: lower is a faster machine)"
             if m.get("cpu_calibration_ms") is not None
+            else ""
+        )
+        + (
+            f"; Django calibration {m['django_calibration_ms']} ms (Django's template engine"
+            " and forms on a fixed workload, median CPU time of 25 before the run; it follows"
+            " the application's speed more closely)"
+            if m.get("django_calibration_ms") is not None
             else ""
         )
     )

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from benchmarks import report
+from benchmarks.calibration import calibrate
 from benchmarks.contention import consistency, run_contention
 from benchmarks.dataset import Scale, build
 from benchmarks.operations import NOT_YET_BUILT, OPERATIONS, run_operations
@@ -57,7 +58,7 @@ def test_dataset_has_the_asked_size_and_sold_matches_the_bookings(dataset):
 @pytest.mark.django_db(transaction=True)
 def test_every_operation_runs_in_every_mode_with_bounded_queries(dataset, tmp_path):
     # taken before the operations run, as the bench command does
-    calibration = report.cpu_calibration_ms(repeat=3)
+    calibration = calibrate(repeat=3)
     results = run_operations(
         iterations=3, seed=1, today=timezone.now().date(), log=lambda _message: None
     )
@@ -84,7 +85,7 @@ def test_every_operation_runs_in_every_mode_with_bounded_queries(dataset, tmp_pa
     data = {
         "finished_at": report.now_iso(),
         "iterations": 3,
-        "machine": report.machine(calibration_ms=calibration),
+        "machine": report.machine(calibration=calibration),
         "dataset": {
             "rows": dataset.rows,
             "inventory_start": dataset.inventory_start,
@@ -102,9 +103,12 @@ def test_every_operation_runs_in_every_mode_with_bounded_queries(dataset, tmp_pa
     assert "| Availability of all room types of a hotel, 7 nights | cold |" in markdown
     assert "| 80 ms |" in markdown
     # with how fast the machine was, so that runs on different machines compare
-    assert calibration > 0
-    assert data["machine"]["cpu_calibration_ms"] == calibration
-    assert f"CPU calibration {data['machine']['cpu_calibration_ms']} ms" in markdown
+    assert calibration["cpu_calibration_ms"] > 0
+    assert calibration["django_calibration_ms"] > 0
+    assert data["machine"]["cpu_calibration_ms"] == calibration["cpu_calibration_ms"]
+    assert data["machine"]["django_calibration_ms"] == calibration["django_calibration_ms"]
+    assert f"CPU calibration {calibration['cpu_calibration_ms']} ms" in markdown
+    assert f"Django calibration {calibration['django_calibration_ms']} ms" in markdown
 
 
 @pytest.mark.django_db(transaction=True)
