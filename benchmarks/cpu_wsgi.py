@@ -17,15 +17,15 @@ import threading
 import time
 from collections import Counter
 
+import django
 from django.core.handlers.wsgi import WSGIHandler
-
-import config.wsgi  # noqa: F401 - the production settings, set up, and the process tuned
 
 _cpu: Counter[str] = Counter()
 _requests: Counter[str] = Counter()
 _lock = threading.Lock()
 _current = threading.local()
 _directory = os.environ.get("LOADTEST_CPU_DIR", "")
+UNRESOLVED = "(unresolved)"
 
 
 class _NamingHandler(WSGIHandler):
@@ -34,18 +34,27 @@ class _NamingHandler(WSGIHandler):
     def get_response(self, request):
         response = super().get_response(request)
         match = request.resolver_match
-        # A request answered before the URL was resolved (a middleware
-        # refused it) or that matched no URL has no name.
-        _current.endpoint = f"{request.method} {match.view_name if match else '(no route)'}"
+        # A request that matched no URL, or that a middleware answered
+        # before the URL was resolved (a NUL character, a host not allowed).
+        _current.endpoint = f"{request.method} {match.view_name if match else UNRESOLVED}"
         return response
 
 
+# Built as config/wsgi.py builds the production application, with this
+# handler in place of Django's: one middleware chain, set up before the
+# collector is tuned, so that start-up's objects are frozen as they are there.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+django.setup(set_prefix=False)
 django_application = _NamingHandler()
+
+from config.process import tune_garbage_collector  # noqa: E402 - needs the settings
+
+tune_garbage_collector()
 
 
 def application(environ, start_response):
     started = time.thread_time()
-    _current.endpoint = f"{environ.get('REQUEST_METHOD')} (no route)"
+    _current.endpoint = f"{environ.get('REQUEST_METHOD')} {UNRESOLVED}"
     try:
         return django_application(environ, start_response)
     finally:

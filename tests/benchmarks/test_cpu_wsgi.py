@@ -6,6 +6,7 @@ import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import RequestFactory
+from django.urls.resolvers import URLResolver
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,16 @@ def _serve(app, request) -> int:
     return int(statuses[0].split()[0])
 
 
-def test_each_request_is_counted_under_its_url_name(cpu_wsgi):
+def test_each_request_is_counted_under_its_url_name_resolved_once(cpu_wsgi, monkeypatch):
+    resolved = []
+    resolve = URLResolver.resolve
+
+    def counting(self, path):
+        if self.pattern.regex.pattern == "^/":
+            resolved.append(path)
+        return resolve(self, path)
+
+    monkeypatch.setattr(URLResolver, "resolve", counting)
     before = cpu_wsgi.totals()["requests"]
     factory = RequestFactory()
 
@@ -50,7 +60,10 @@ def test_each_request_is_counted_under_its_url_name(cpu_wsgi):
         _serve(cpu_wsgi, factory.get("/")),
         _serve(cpu_wsgi, factory.get("/")),
         _serve(cpu_wsgi, factory.get("/no/such/page/")),
+        # No CSRF token: refused by a middleware once the URL was resolved.
         _serve(cpu_wsgi, factory.post("/bookings/hold/")),
+        # Refused by a middleware before the URL was resolved.
+        _serve(cpu_wsgi, factory.get("/", {"q": "\x00"})),
     ]
 
     after = cpu_wsgi.totals()
@@ -59,6 +72,9 @@ def test_each_request_is_counted_under_its_url_name(cpu_wsgi):
         for endpoint, n in after["requests"].items()
         if n != before.get(endpoint, 0)
     }
-    assert statuses[:3] == [200, 200, 404]
-    assert counted == {"GET hotel:home": 2, "GET (no route)": 1, "POST bookings:hold": 1}
+    assert statuses == [200, 200, 404, 403, 400]
+    assert counted == {"GET hotel:home": 2, "GET (unresolved)": 2, "POST bookings:hold": 1}
     assert after["cpu"]["GET hotel:home"] > 0
+    # Django resolved each path it answered past the NUL check once, and
+    # naming the endpoint resolved none again.
+    assert resolved == ["/", "/", "/no/such/page/", "/bookings/hold/"]
