@@ -1,23 +1,25 @@
 """How fast the machine is, measured before a run so that runs at other times compare.
 
-Two fixed workloads, neither touching the project's code (a change to it
-must not move the yardstick):
+Two fixed workloads, neither running the project's code (its settings and
+the Django version still count):
 
-- *CPU calibration*: a small pure-Python loop, the best of 7 runs. Its data
-  fits in the core's own caches, and the best run is the machine at its
-  fastest moment: on 2026-12-02 it read 3.48 ms before a load test whose
-  pages cost 1.6 to 1.7 times what they had cost on a day it also read
-  3.48 ms.
+- *CPU calibration*: a small pure-Python loop, the best wall time of 7
+  runs. Its data fits in the core's own caches, and the best run is the
+  machine at its fastest moment: on 2026-12-02 it read 3.48 ms before a
+  load test whose pages cost 1.6 to 1.7 times what they had cost on a day
+  it also read 3.48 ms.
 - *Django calibration*: Django's template engine and forms, the code most
   of a request runs through, in this thread's CPU time like the load test's
   per-endpoint figures, the median of 25 runs.
 
-``python -m benchmarks calibration`` samples both, and pages, in rounds a
-few seconds apart while the shared machine drifts. Over three such runs of
-16 rounds, the median of the Django workload followed the pages' median CPU
-time with a correlation of 0.90 to 0.96 (the pages' time divided by it
-varied by 6 to 7%), the pure-Python loop's median 0.85 to 0.90 (9 to 12%),
-and its best only 0.35 to 0.80 (10 to 19%).
+On a shared machine whose speed drifts within seconds, neither predicts a
+run's speed well; the Django calibration does better. ``python -m
+benchmarks calibration`` takes both as a run records them, then the median
+CPU time of pages, in rounds a few seconds apart. Over four runs of 16
+rounds on 2026-12-02, the pages followed the Django calibration with a
+correlation of 0.12 to 0.67 and the CPU calibration with -0.39 to 0.56, and
+the pages' time divided by each varied by 16 to 30% and 24 to 36%; the
+Django calibration was ahead on both counts in every run.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache
 
+CPU_CALIBRATION_RUNS = 7
+DJANGO_CALIBRATION_RUNS = 25
+
 
 def _python_workload() -> None:
     counts: dict[str, int] = {}
@@ -38,10 +43,10 @@ def _python_workload() -> None:
     sorted(counts.items(), key=lambda item: item[1])
 
 
-def cpu_calibration_ms(repeat: int = 7) -> float:
-    """The best time of the pure-Python loop, in ms."""
+def cpu_calibration_ms() -> float:
+    """The best wall time of the pure-Python loop, in ms."""
     best = float("inf")
-    for _ in range(repeat):
+    for _ in range(CPU_CALIBRATION_RUNS):
         started = time.perf_counter()
         _python_workload()
         best = min(best, time.perf_counter() - started)
@@ -103,17 +108,18 @@ def _django_workload() -> None:
             raise AssertionError(form.errors)
 
 
-def django_calibration_ms(repeat: int = 25) -> float:
+def django_calibration_ms() -> float:
     """The median CPU time of Django's template engine and forms on a fixed workload, in ms."""
     _django_workload()
-    return round(statistics.median(_thread_ms(_django_workload) for _ in range(repeat)), 2)
+    runs = (_thread_ms(_django_workload) for _ in range(DJANGO_CALIBRATION_RUNS))
+    return round(statistics.median(runs), 2)
 
 
-def calibrate(*, repeat: int | None = None) -> dict[str, float]:
-    """Both calibrations, for ``report.machine``; ``repeat`` shortens them for the tests."""
+def calibrate() -> dict[str, float]:
+    """Both calibrations, as ``report.machine`` records them."""
     return {
-        "cpu_calibration_ms": cpu_calibration_ms(**({"repeat": repeat} if repeat else {})),
-        "django_calibration_ms": django_calibration_ms(**({"repeat": repeat} if repeat else {})),
+        "cpu_calibration_ms": cpu_calibration_ms(),
+        "django_calibration_ms": django_calibration_ms(),
     }
 
 
@@ -123,39 +129,32 @@ def _thread_ms(work: Callable[[], object]) -> float:
     return (time.thread_time() - started) * 1000
 
 
-def compare(*, rounds: int, samples: int, pause: float, page: Callable[[], object]) -> dict:
-    """How closely each yardstick follows the level of ``page``'s CPU time as the machine drifts.
+def compare(
+    *, rounds: int, samples: int, pause: float, page: Callable[[], object]
+) -> dict[str, dict[str, float]]:
+    """How closely each calibration follows the level of ``page``'s CPU time as the machine drifts.
 
-    Each round samples both workloads and ``page`` in turn, ``samples``
-    times, then waits ``pause`` seconds. Over the rounds, a yardstick whose
-    level rises and falls with the page's has a correlation near 1 with it,
-    and the page's time divided by it varies little (its coefficient of
-    variation).
+    Each round takes both calibrations as a run records them, then the
+    median CPU time of ``samples`` calls of ``page``, then waits ``pause``
+    seconds. Over the rounds, a calibration whose level rises and falls with
+    the page's has a correlation near 1 with it, and the page's time divided
+    by it varies little (its coefficient of variation).
     """
     if rounds < 3 or samples < 1:
         raise ValueError("Give at least 3 rounds of at least 1 sample.")
-    for work in (_python_workload, _django_workload, page):
-        work()
+    page()
     levels: dict[str, list[float]] = {
-        "python median": [],
-        "python best": [],
-        "django median": [],
-        "django best": [],
-        "page median": [],
+        "cpu_calibration_ms": [],
+        "django_calibration_ms": [],
+        "page_ms": [],
     }
     for number in range(rounds):
-        taken: dict[str, list[float]] = {"python": [], "django": [], "page": []}
-        for _ in range(samples):
-            taken["python"].append(_thread_ms(_python_workload))
-            taken["django"].append(_thread_ms(_django_workload))
-            taken["page"].append(_thread_ms(page))
-        for name, values in taken.items():
-            levels[f"{name} median"].append(statistics.median(values))
-            if name != "page":
-                levels[f"{name} best"].append(min(values))
+        for name, value in calibrate().items():
+            levels[name].append(value)
+        levels["page_ms"].append(statistics.median(_thread_ms(page) for _ in range(samples)))
         if number < rounds - 1:
             time.sleep(pause)
-    page_levels = levels.pop("page median")
+    page_levels = levels.pop("page_ms")
     result = {"page": {"median_ms": round(statistics.median(page_levels), 3)}}
     for name, values in levels.items():
         ratios = [p / v for p, v in zip(page_levels, values, strict=True)]

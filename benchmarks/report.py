@@ -9,7 +9,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .calibration import calibrate
+from .calibration import CPU_CALIBRATION_RUNS, DJANGO_CALIBRATION_RUNS, calibrate
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -113,14 +113,14 @@ def machine_line(m: dict) -> str:
         )
         + (
             f"; CPU calibration {m['cpu_calibration_ms']} ms (a fixed pure-Python workload,"
-            " best of 7 before the run: lower is a faster machine)"
+            f" best of {CPU_CALIBRATION_RUNS} before the run: lower is a faster machine)"
             if m.get("cpu_calibration_ms") is not None
             else ""
         )
         + (
             f"; Django calibration {m['django_calibration_ms']} ms (Django's template engine"
-            " and forms on a fixed workload, median CPU time of 25 before the run; it follows"
-            " the application's speed more closely)"
+            f" and forms on a fixed workload, median CPU time of {DJANGO_CALIBRATION_RUNS}"
+            " before the run; it follows the application's speed better)"
             if m.get("django_calibration_ms") is not None
             else ""
         )

@@ -58,7 +58,7 @@ def test_dataset_has_the_asked_size_and_sold_matches_the_bookings(dataset):
 @pytest.mark.django_db(transaction=True)
 def test_every_operation_runs_in_every_mode_with_bounded_queries(dataset, tmp_path):
     # taken before the operations run, as the bench command does
-    calibration = calibrate(repeat=3)
+    calibration = calibrate()
     results = run_operations(
         iterations=3, seed=1, today=timezone.now().date(), log=lambda _message: None
     )

@@ -1,16 +1,17 @@
 """The yardsticks a benchmark run records, and the check of how well they follow the pages."""
 
-import itertools
 from argparse import Namespace
 
 import pytest
+from django.test import Client
 
 from benchmarks import __main__ as cli
 from benchmarks import calibration
+from tests.factories import HotelFactory
 
 
 def test_both_calibrations_are_positive_and_the_django_workload_validates_its_forms():
-    figures = calibration.calibrate(repeat=2)
+    figures = calibration.calibrate()
 
     assert set(figures) == {"cpu_calibration_ms", "django_calibration_ms"}
     assert figures["cpu_calibration_ms"] > 0
@@ -18,27 +19,26 @@ def test_both_calibrations_are_positive_and_the_django_workload_validates_its_fo
     assert figures["django_calibration_ms"] > figures["cpu_calibration_ms"]
 
 
-def test_compare_follows_the_levels_of_each_yardstick_over_the_rounds(monkeypatch):
-    # Three rounds of two samples each, taken in turn: python, django, page.
-    page = [1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
-    django = [9.0, 11.0, 19.0, 21.0, 29.0, 31.0]  # medians 10, 20, 30: in step with the page
-    python = [5.0, 5.0, 5.0, 5.0, 5.0, 5.0]  # never moves while the page does
-    scripted = iter(itertools.chain.from_iterable(zip(python, django, page, strict=True)))
-    monkeypatch.setattr(calibration, "_thread_ms", lambda work: next(scripted))
+def test_compare_follows_the_level_of_each_calibration_over_the_rounds(monkeypatch):
+    # Three rounds: both calibrations as a run records them, then the page's samples.
+    cpu = iter([5.0, 5.0, 5.0])  # never moves while the page does
+    django = iter([10.0, 20.0, 30.0])  # in step with the page
+    monkeypatch.setattr(calibration, "cpu_calibration_ms", lambda: next(cpu))
+    monkeypatch.setattr(calibration, "django_calibration_ms", lambda: next(django))
+    page = iter([0.9, 1.0, 9.0, 2.0, 2.0, 0.1, 3.0, 3.1, 2.9])  # medians 1, 2, 3
+    monkeypatch.setattr(calibration, "_thread_ms", lambda work: next(page))
 
-    result = calibration.compare(rounds=3, samples=2, pause=0, page=lambda: None)
+    result = calibration.compare(rounds=3, samples=3, pause=0, page=lambda: None)
 
     assert result["page"] == {"median_ms": 2.0}
-    assert result["django median"] == {
+    assert result["django_calibration_ms"] == {
         "median_ms": 20.0,
         "correlation_with_page": 1.0,
         "page_ratio_cv": 0.0,
     }
-    assert result["django best"]["median_ms"] == 19.0
-    assert result["django best"]["correlation_with_page"] == 1.0
-    assert result["python median"]["correlation_with_page"] == 0.0
+    assert result["cpu_calibration_ms"]["correlation_with_page"] == 0.0
     # The page over it: 0.2, 0.4, 0.6, whose spread is half their mean.
-    assert result["python median"]["page_ratio_cv"] == 0.5
+    assert result["cpu_calibration_ms"]["page_ratio_cv"] == 0.5
 
 
 def test_compare_refuses_too_few_rounds():
@@ -62,7 +62,11 @@ def test_calibration_arguments_out_of_range_get_a_clear_error(argv, message, cap
 
 
 @pytest.mark.django_db
-def test_calibration_stops_with_a_clear_message_on_a_page_that_does_not_answer():
+def test_calibration_stops_with_a_clear_message_on_a_page_that_does_not_answer(
+    monkeypatch, settings, tmp_path
+):
+    settings.STATIC_ROOT = tmp_path
+    monkeypatch.setattr(calibration, "calibrate", lambda: {"cpu_calibration_ms": 1.0})
     args = Namespace(rounds=3, samples=1, pause=0.0, path=["/no/such/page/"])
 
     with pytest.raises(SystemExit, match="/no/such/page/ answered 404"):
@@ -70,12 +74,42 @@ def test_calibration_stops_with_a_clear_message_on_a_page_that_does_not_answer()
 
 
 @pytest.mark.django_db
-def test_calibration_reports_every_yardstick_against_the_pages(capsys):
-    args = Namespace(rounds=3, samples=1, pause=0.0, path=["/"])
+def test_calibration_needs_the_dataset_for_its_default_pages():
+    args = Namespace(rounds=3, samples=1, pause=0.0, path=None)
+
+    with pytest.raises(SystemExit, match="no hotels: build the dataset first"):
+        cli.cmd_calibration(args)
+
+
+@pytest.mark.django_db
+def test_calibration_samples_the_guests_pages_and_reports_both_calibrations(
+    monkeypatch, capsys, settings, tmp_path
+):
+    settings.STATIC_ROOT = tmp_path
+    HotelFactory(city="Lisbon")
+    asked = []
+    real = Client.get
+
+    def get(self, path, *args, **kwargs):
+        asked.append(path.split("?")[0])
+        return real(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "get", get)
+    figures = iter([1.0, 10.0, 1.5, 12.0, 2.0, 14.0])
+    monkeypatch.setattr(
+        calibration,
+        "calibrate",
+        lambda: {"cpu_calibration_ms": next(figures), "django_calibration_ms": next(figures)},
+    )
+    args = Namespace(rounds=3, samples=1, pause=0.0, path=None)
 
     result = cli.cmd_calibration(args)
 
-    assert set(result) == {"page", "python median", "python best", "django median", "django best"}
+    assert set(result) == {"page", "cpu_calibration_ms", "django_calibration_ms"}
+    assert result["django_calibration_ms"]["median_ms"] == 12.0
+    hotel_page = asked[1]
+    assert asked == ["/", hotel_page, "/search/"] * 4  # once before the rounds, then in each
+    assert hotel_page.startswith("/hotels/")
     printed = capsys.readouterr().out
-    for name in ("python median", "python best", "django median", "django best"):
-        assert printed.count(name) == 1
+    assert printed.count("cpu_calibration_ms") == 1
+    assert printed.count("django_calibration_ms") == 1
