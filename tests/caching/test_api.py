@@ -256,6 +256,23 @@ def test_the_local_tier_carries_nothing_from_one_test_case_into_the_next(loader)
     assert seen == [{"call": 1}, {"call": 1}, {"call": 2}, {"call": 2}]
 
 
+def test_a_namespace_is_quoted_once_per_process_and_keyed_as_before(monkeypatch):
+    namespace = "availability:city-offers:são paulo@2026-W50"
+    quoted = []
+    real_quote = api.quote
+    monkeypatch.setattr(
+        api, "quote", lambda text, safe: quoted.append(text) or real_quote(text, safe=safe)
+    )
+    api._ns.cache_clear()
+
+    keys = {make_key([namespace, "catalogue"], (3, 4), ["search"]) for _ in range(3)}
+
+    # Each namespace's name went through quote() once (key parts are quoted
+    # apart, on every call); the keys are unchanged.
+    assert (quoted.count(namespace), quoted.count("catalogue"), quoted.count("search")) == (1, 1, 3)
+    assert keys == {"c:availability:city-offers:s%C3%A3o%20paulo%402026-W50:v3|catalogue:v4:search"}
+
+
 def test_a_local_hit_makes_no_call_to_the_shared_tier(monkeypatch, loader):
     from django.core.cache import caches
 
