@@ -1,4 +1,4 @@
-"""python -m benchmarks {build,run,all,loadtest,calibration}: the benchmark's command line.
+"""python -m benchmarks {build,run,all,delivery,loadtest,calibration}: the benchmark's command line.
 
 Runs on its own database (hotel_bench) and Redis dbs (6 for the cache, 7 for
 the broker) unless DATABASE_URL, REDIS_URL and CELERY_BROKER_URL say
@@ -136,6 +136,12 @@ def cmd_run(args, dataset: dict | None = None) -> dict:
             today=today,
             log=lambda m: print(m, file=sys.stderr, flush=True),
         )
+    if args.emails:
+        print(
+            f"Notification delivery: {args.emails} emails, a worker of {args.concurrency}",
+            file=sys.stderr,
+        )
+        data["delivery"] = _run_delivery(args, today)
     data["consistency"] = consistency()
     data["machine"] = report.machine(calibration=calibration)
     data["finished_at"] = report.now_iso()
@@ -150,10 +156,63 @@ def cmd_run(args, dataset: dict | None = None) -> dict:
         r["oversold_nights"] or r["drift_nights"] or r["errors"]
         for r in data.get("contention", {}).get("rounds", [])
     )
-    if failed:
-        print("FAILED: oversold nights, drift or errors, see the results.", file=sys.stderr)
+    if failed or _lost(data):
+        print(
+            "FAILED: oversold nights, drift, errors or emails lost or sent twice, see the results.",
+            file=sys.stderr,
+        )
         sys.exit(1)
     return data
+
+
+def cmd_delivery(args) -> dict:
+    """The notification delivery scenarios alone, with their own results file."""
+    from . import report
+    from .calibration import calibrate
+
+    _guard_database(args.force)
+    calibration = calibrate()
+    data: dict = {"started_at": report.now_iso()}
+    print(
+        f"Notification delivery: {args.emails} emails, a worker of {args.concurrency}",
+        file=sys.stderr,
+    )
+    data["delivery"] = _run_delivery(args, _today(args.today))
+    data["machine"] = report.machine(calibration=calibration)
+    data["finished_at"] = report.now_iso()
+    if not args.no_write:
+        paths = report.write(args.name, data, report.delivery_results_markdown(data))
+        print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    if _lost(data):
+        print("FAILED: emails lost or sent twice, see the results.", file=sys.stderr)
+        sys.exit(1)
+    return data
+
+
+def _lost(data: dict) -> bool:
+    return any(
+        r["duplicates"] or r["missing"] or r["failed"] or r["sent"] < r["confirmed"]
+        for r in data.get("delivery", {}).get("rounds", [])
+    )
+
+
+def _run_delivery(args, today: date) -> dict:
+    import tempfile
+    from pathlib import Path
+
+    from .delivery import run_delivery
+
+    with tempfile.TemporaryDirectory(prefix="bench-delivery-") as tmp:
+        return run_delivery(
+            emails=args.emails,
+            concurrency=args.concurrency,
+            today=today,
+            worker_env=dict(os.environ),
+            log_dir=Path(tmp),
+            rate=args.email_rate,
+            seed=args.seed,
+            log=lambda m: print(m, file=sys.stderr, flush=True),
+        )
 
 
 def _flush_broker() -> None:
@@ -173,6 +232,7 @@ def cmd_report(args) -> None:
 
     for name, render in (
         ("bench", report.bench_markdown),
+        ("delivery", report.delivery_results_markdown),
         ("loadtest", loadtest.loadtest_markdown),
     ):
         path = report.RESULTS_DIR / f"{name}.json"
@@ -267,14 +327,23 @@ def _count(low: int, high: int):
     return parse
 
 
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError("Give seconds, like 6 or 0.5.") from exc
-    if not 0 <= seconds <= 600:
-        raise argparse.ArgumentTypeError("Give seconds from 0 to 600.")
-    return seconds
+def _number(low: float, high: float, message: str):
+    """An argument parser for a number from ``low`` to ``high``; ``message`` if it is not one."""
+
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(message) from exc
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(message)
+        return number
+
+    return parse
+
+
+_rate = _number(0.1, 1000, "Give a rate a second, from 0.1 to 1000.")
+_seconds = _number(0, 600, "Give seconds from 0 to 600, like 6 or 0.5.")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -296,8 +365,30 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--clients", type=_clients, default=[1, 8, 32, 64])
         sp.add_argument("--holds-per-client", type=int, default=10)
         sp.add_argument("--free-rooms", type=int, default=5)
+        delivery_args(sp, least=0)
         sp.add_argument("--name", default="bench", help="results file name (no extension)")
         sp.add_argument("--no-write", action="store_true", help="print only, write no results")
+
+    def delivery_args(sp, *, least: int):
+        sp.add_argument(
+            "--emails",
+            type=_count(least, 10_000),
+            default=300,
+            help="confirmations per notification delivery scenario"
+            + (" (0: none)" if least == 0 else ""),
+        )
+        sp.add_argument(
+            "--email-rate",
+            type=_rate,
+            default=10.0,
+            help="confirmations a second while the worker runs (the live scenario)",
+        )
+        sp.add_argument(
+            "--concurrency",
+            type=_count(1, 16),
+            default=2,
+            help="processes of the Celery worker that delivers them",
+        )
 
     b = sub.add_parser("build", help="build the dataset")
     common(b)
@@ -310,6 +401,11 @@ def parser() -> argparse.ArgumentParser:
     build_args(a)
     run_args(a)
     a.add_argument("--skip-build", action="store_true")
+    d = sub.add_parser("delivery", help="how fast a Celery worker sends the confirmations' emails")
+    common(d)
+    delivery_args(d, least=1)
+    d.add_argument("--name", default="delivery", help="results file name (no extension)")
+    d.add_argument("--no-write", action="store_true", help="print only, write no results")
     sub.add_parser("report", help="render the Markdown results again from their JSON")
     c = sub.add_parser(
         "calibration", help="how closely each calibration follows a page's CPU time here"
@@ -340,7 +436,13 @@ def main(argv: list[str] | None = None) -> int:
         configure_environment()
         return loadtest_main(args)
     _setup(migrate=True)
-    commands = {"build": cmd_build, "run": cmd_run, "all": cmd_all, "calibration": cmd_calibration}
+    commands = {
+        "build": cmd_build,
+        "run": cmd_run,
+        "all": cmd_all,
+        "calibration": cmd_calibration,
+        "delivery": cmd_delivery,
+    }
     commands[args.command](args)
     return 0
 

@@ -189,6 +189,9 @@ def bench_markdown(data: dict) -> str:
     contention = data.get("contention")
     if contention:
         lines += contention_markdown(contention)
+    delivery = data.get("delivery")
+    if delivery:
+        lines += delivery_markdown(delivery)
     check = data.get("consistency")
     if check:
         lines += [
@@ -224,6 +227,48 @@ def contention_markdown(c: dict) -> list[str]:
             f"{r['deadlock_retries']} | {r['holds_per_s']} | {_ms(r['hold_p50_ms'])} | "
             f"{_ms(r['hold_p95_ms'])} | {_ms(r['hold_p99_ms'])} | {r['errors']} | "
             f"{r['oversold_nights']} |"
+        )
+    lines.append("")
+    return lines
+
+
+def delivery_results_markdown(data: dict) -> str:
+    """The results file of ``python -m benchmarks delivery``."""
+    lines = [
+        "# Notification delivery",
+        "",
+        f"Run {data['finished_at']} on {machine_line(data['machine'])}.",
+        "",
+        *delivery_markdown(data["delivery"])[2:],
+    ]
+    return "\n".join(lines)
+
+
+def delivery_markdown(d: dict) -> list[str]:
+    lines = [
+        "## Notification delivery",
+        "",
+        f"{d['emails']} bookings held and confirmed by one client through the services, each "
+        "writing its confirmation to the outbox and queueing its task after the commit; a "
+        f"Celery worker (prefork, {d['concurrency']} processes) on the Redis broker sends them "
+        "to an SMTP server on 127.0.0.1, which counts each message by its notification id. "
+        "*backlog*: confirmed with no worker running, then one starts. *live*: the worker runs "
+        f"while the client confirms {d.get('rate', 10):g} bookings a second. *latency*: from "
+        "the confirmation's commit to the SMTP server's acceptance, by the outbox row's times "
+        "(in *backlog*, the wait for a worker included); *emails/s*: from the first sent to "
+        "the last; *start to last*: from the worker's process starting to the last email sent.",
+        "",
+        "| scenario | confirmed | confirmations/s | sent | emails/s | start to last s | "
+        "latency p50 ms | p95 ms | p99 ms | max ms | duplicates | missing | failed |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in d["rounds"]:
+        lines.append(
+            f"| {r['scenario']} | {r['confirmed']} | {r['confirmations_per_s'] or '—'} | "
+            f"{r['sent']} | {r['emails_per_s'] or '—'} | {r['worker_start_to_last_s'] or '—'} | "
+            f"{_ms(r['latency_p50_ms'])} | "
+            f"{_ms(r['latency_p95_ms'])} | {_ms(r['latency_p99_ms'])} | "
+            f"{_ms(r['latency_max_ms'])} | {r['duplicates']} | {r['missing']} | {r['failed']} |"
         )
     lines.append("")
     return lines

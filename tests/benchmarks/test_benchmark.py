@@ -2,8 +2,11 @@
 
 import gc
 import json
+import os
+from urllib.parse import quote
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from benchmarks import report
@@ -136,3 +139,67 @@ def test_contention_never_oversells(dataset):
         to_status=Booking.Status.CANCELLED, reason__contains="Contention benchmark."
     ).count()
     assert given_back == by_scenario["open"]["held"] + by_scenario["last rooms"]["held"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_notification_delivery_sends_every_confirmation_once(dataset, tmp_path, settings):
+    from benchmarks.__main__ import BENCH_ENV
+    from benchmarks.delivery import run_delivery
+    from notifications.models import Notification
+    from tests.notifications.conftest import celery_broker
+
+    db = connection.settings_dict
+    # The worker is its own process, on the production settings, the suite's
+    # test database and Redis database.
+    worker_env = {
+        **os.environ,
+        **BENCH_ENV,
+        "DATABASE_URL": (
+            f"postgres://{quote(db['USER'])}:{quote(db['PASSWORD'] or '')}"
+            f"@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        ),
+        "REDIS_URL": settings.CELERY_BROKER_URL,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CACHE_KEY_PREFIX": "delivery-test",
+    }
+    with celery_broker(settings.CELERY_BROKER_URL):
+        result = run_delivery(
+            emails=4,
+            concurrency=1,
+            today=timezone.now().date(),
+            worker_env=worker_env,
+            log_dir=tmp_path,
+            log=lambda _message: None,
+        )
+
+    by_scenario = {r["scenario"]: r for r in result["rounds"]}
+    assert set(by_scenario) == {"backlog", "live"}
+    for r in result["rounds"]:
+        # every confirmation reached the SMTP server, once
+        assert (r["confirmed"], r["queued"], r["sent"], r["received"]) == (4, 4, 4, 4), r
+        assert (r["duplicates"], r["missing"], r["failed"]) == (0, 0, 0), r
+        assert 0 < r["latency_p50_ms"] <= r["latency_p95_ms"] <= r["latency_max_ms"]
+        assert r["worker_start_to_last_s"] > 0
+    # each email was sent by the worker process, not by this one
+    sent = Notification.objects.filter(
+        kind=Notification.Kind.BOOKING_CONFIRMED, recipient__startswith="delivery-"
+    )
+    assert sent.count() == 8
+    assert not sent.exclude(status=Notification.Status.SENT).exists()
+    # and the bookings were cancelled again: the dataset is as it was
+    assert not Booking.objects.filter(
+        guest_email__startswith="delivery-", status=Booking.Status.CONFIRMED
+    ).exists()
+    assert consistency()["drift_nights"] == 0
+    # and the results file of `python -m benchmarks delivery` shows both scenarios
+    markdown = report.delivery_results_markdown(
+        {
+            "finished_at": report.now_iso(),
+            "machine": report.machine(
+                calibration={"cpu_calibration_ms": 3.5, "django_calibration_ms": 20.0}
+            ),
+            "delivery": result,
+        }
+    )
+    assert markdown.startswith("# Notification delivery")
+    assert "| backlog | 4 |" in markdown and "| live | 4 |" in markdown
