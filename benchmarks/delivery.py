@@ -10,17 +10,20 @@ takes the tasks from Redis and sends each email to an SMTP server on
 - ``backlog``: the confirmations are queued while no worker runs (a worker
   restarted, or down for a while), then one starts: how fast it drains them.
 - ``live``: the worker runs while the client confirms bookings at a steady
-  rate: how long a guest waits for the email once the booking is confirmed
-  (the row's ``sent_at`` less its ``created_at``, both taken by the services).
+  rate: how long a guest waits for the email (the row's ``sent_at``, once
+  the SMTP server has accepted the message, less its ``created_at``, when
+  the confirming transaction wrote it; the commit comes a few statements
+  later).
 
 The SMTP server counts every message by its ``X-Notification-ID`` header:
 each confirmation must arrive exactly once. Afterwards the bookings are
-cancelled (their nights given back) with no worker running, and the queue
-is emptied of their cancellation emails' tasks.
+cancelled (their nights given back) with no worker running, and their
+cancellation emails withdrawn: the rows marked cancelled, the tasks purged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email
 import logging
 import os
@@ -31,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -51,9 +55,6 @@ from .measure import percentile
 SCENARIOS = ("backlog", "live")
 ROOT = Path(__file__).resolve().parent.parent
 CELERY = Path(sys.executable).parent / "celery"
-# How long a scenario may take to deliver its emails, on top of a second for each.
-DRAIN_TIMEOUT_S = 60
-WORKER_START_TIMEOUT_S = 60
 
 
 @dataclass
@@ -70,12 +71,14 @@ class SMTPRecorder:
         return "250 Message accepted for delivery"
 
 
-def _worker_argv(concurrency: int) -> list[str]:
+def _worker_argv(name: str, concurrency: int) -> list[str]:
     return [
         str(CELERY),
         "-A",
         "config",
         "worker",
+        "--hostname",
+        name,
         "--pool",
         "prefork",
         "--concurrency",
@@ -90,10 +93,11 @@ def _worker_argv(concurrency: int) -> list[str]:
 
 
 class Worker:
-    """A Celery worker process, started and stopped with everything it forked."""
+    """A Celery worker process of this run, known by a name of its own."""
 
     def __init__(self, *, env: dict[str, str], concurrency: int, log_path: Path) -> None:
         self.env, self.concurrency, self.log_path = env, concurrency, log_path
+        self.name = f"delivery-benchmark-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
         self.proc: subprocess.Popen | None = None
         self.started_at: datetime | None = None
 
@@ -101,7 +105,7 @@ class Worker:
         self.started_at = timezone.now()
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(  # noqa: S603 - our own argv
-                _worker_argv(self.concurrency),
+                _worker_argv(self.name, self.concurrency),
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
@@ -112,18 +116,33 @@ class Worker:
     def check(self) -> None:
         if self.proc is not None and self.proc.poll() is not None:
             raise RuntimeError(
-                f"The Celery worker exited with {self.proc.returncode}: see {self.log_path}"
+                f"The Celery worker exited with {self.proc.returncode}:\n{self.log_tail()}"
             )
 
-    def stop(self) -> None:
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self, *, grace: float = 30) -> None:
+        """A warm shutdown: the main process lets its children finish and acknowledge.
+
+        Signalled as a group, the children would die at once (they restore
+        SIGTERM's default), and a task killed after sending but before its
+        acknowledgement would go back on the queue.
+        """
         if self.proc is None or self.proc.poll() is not None:
             return
-        os.killpg(self.proc.pid, signal.SIGTERM)
         try:
-            self.proc.wait(timeout=30)
+            os.kill(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
+        except ProcessLookupError:
+            pass
 
 
 def _stays(today: date, rng: random.Random, room_types: list[RoomType]):
@@ -191,14 +210,19 @@ def _confirmations(booking_ids: list[int]):
     )
 
 
-def _wait_delivered(booking_ids: list[int], worker: Worker) -> None:
-    deadline = time.monotonic() + DRAIN_TIMEOUT_S + len(booking_ids)
+def _wait_delivered(booking_ids: list[int], worker: Worker, *, timeout: float, log) -> None:
+    deadline = time.monotonic() + timeout
     done = (Notification.Status.SENT, Notification.Status.FAILED)
     while time.monotonic() < deadline:
         worker.check()
         if not _confirmations(booking_ids).exclude(status__in=done).exists():
             return
         time.sleep(0.1)
+    by_status = Counter(_confirmations(booking_ids).values_list("status", flat=True))
+    log(
+        f"  Not all delivered within {timeout:g}s: "
+        + ", ".join(f"{n} {status}" for status, n in sorted(by_status.items()))
+    )
 
 
 def _measure(
@@ -211,13 +235,18 @@ def _measure(
 ) -> dict:
     rows = list(_confirmations(booking_ids).values_list("pk", "status", "created_at", "sent_at"))
     sent = [(created, sent_at) for _pk, status, created, sent_at in rows if status == "sent"]
-    latencies = sorted((s - c).total_seconds() * 1000 for c, s in sent)
     sent_times = sorted(s for _c, s in sent)
-    drain_s = (sent_times[-1] - sent_times[0]).total_seconds() if len(sent_times) > 1 else 0.0
+    backlog = scenario == "backlog"
+    # The backlog's figures are the worker's pace; the live scenario's, each
+    # guest's wait (its pace is the client's). Each has no meaning for the other.
+    latencies = [] if backlog else sorted((s - c).total_seconds() * 1000 for c, s in sent)
+    drain_s = (
+        (sent_times[-1] - sent_times[0]).total_seconds() if backlog and len(sent_times) > 1 else 0.0
+    )
     # From the worker's start (the process, not its readiness) to the last email.
     start_to_last_s = (
         round((sent_times[-1] - worker_started_at).total_seconds(), 2)
-        if sent_times and worker_started_at
+        if backlog and sent_times and worker_started_at
         else None
     )
     with recorder.lock:
@@ -242,11 +271,20 @@ def _measure(
 
 
 def _give_back(booking_ids: list[int]) -> None:
+    """Cancel the bookings (their nights back on sale) and withdraw the emails that makes."""
     from bookings.services import booking_cancel
 
     live = Booking.objects.filter(pk__in=booking_ids, status__in=Booking.CANCELLABLE)
     for booking in live.select_related("hotel"):
         booking_cancel(booking=booking, reason="Delivery benchmark clean-up.")
+    # Pending, a sweeper on this database would send them one day.
+    Notification.objects.filter(
+        booking_id__in=booking_ids, status=Notification.Status.PENDING
+    ).update(
+        status=Notification.Status.CANCELLED,
+        last_error="Withdrawn: a benchmark's clean-up, never sent.",
+        updated_at=timezone.now(),
+    )
 
 
 def run_delivery(
@@ -259,18 +297,26 @@ def run_delivery(
     rate: float = 10.0,
     seed: int = 1,
     scenarios: tuple[str, ...] = SCENARIOS,
+    start_timeout: float = 60,
+    drain_timeout: float | None = None,
     log=print,
 ) -> dict:
     """Run each scenario with ``emails`` confirmations; return what was measured.
 
     ``worker_env`` is the worker's environment: the same database and broker
     as this process. Its EMAIL_URL is set here, to the SMTP server started here.
+    ``drain_timeout`` (seconds) defaults to a minute and a second per email.
     """
     from aiosmtpd.controller import Controller
 
+    if drain_timeout is None:
+        drain_timeout = 60 + emails
+    _refuse_other_workers()
     rng = random.Random(seed)
     # aiosmtpd logs every SMTP command at INFO.
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    smtp_log = logging.getLogger("mail.log")
+    smtp_level = smtp_log.level
+    smtp_log.setLevel(logging.WARNING)
     recorder = SMTPRecorder()
     smtp = Controller(recorder, hostname="127.0.0.1", port=_free_port())
     smtp.start()
@@ -286,7 +332,7 @@ def run_delivery(
             try:
                 if scenario == "live":
                     worker.start()
-                    _wait_ready(worker)
+                    _wait_ready(worker, timeout=start_timeout)
                 booking_ids, confirm_s = _confirm(
                     emails,
                     today=today,
@@ -297,7 +343,7 @@ def run_delivery(
                 )
                 if scenario == "backlog":
                     worker.start()
-                _wait_delivered(booking_ids, worker)
+                _wait_delivered(booking_ids, worker, timeout=drain_timeout, log=log)
             finally:
                 worker.stop()
             result = _measure(
@@ -315,14 +361,15 @@ def run_delivery(
                 f"missing {result['missing']}, failed {result['failed']}"
             )
     finally:
-        smtp.stop()
         try:
             # Given back once no worker runs: their cancellation emails,
             # queued on the broker, would otherwise be sent first by the next
-            # scenario's worker. Nothing of this run is left to send.
+            # scenario's worker. They are withdrawn, tasks and rows.
             _give_back(made)
         finally:
             _purge_queue()
+            smtp.stop()
+            smtp_log.setLevel(smtp_level)
             connections.close_all()
     return {"emails": emails, "concurrency": concurrency, "rate": rate, "rounds": rounds}
 
@@ -340,13 +387,28 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_ready(worker: Worker) -> None:
+def _refuse_other_workers() -> None:
+    """Stop if another worker consumes from this broker: it would send this run's emails."""
+    from config.celery import app
+
+    others = app.control.ping(timeout=1)
+    if others:
+        names = ", ".join(name for reply in others for name in reply)
+        raise RuntimeError(
+            f"Another Celery worker ({names}) consumes from {app.conf.broker_url}: "
+            "stop it, or give the benchmark a broker of its own (CELERY_BROKER_URL)."
+        )
+
+
+def _wait_ready(worker: Worker, *, timeout: float) -> None:
     """Until the worker answers a ping, so that the live scenario does not time its start-up."""
     from config.celery import app
 
-    deadline = time.monotonic() + WORKER_START_TIMEOUT_S
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         worker.check()
-        if app.control.ping(timeout=0.5):
+        if app.control.ping(destination=[worker.name], timeout=0.5):
             return
-    raise RuntimeError(f"The Celery worker did not answer within {WORKER_START_TIMEOUT_S}s.")
+    raise RuntimeError(
+        f"The Celery worker did not answer within {timeout:g}s:\n{worker.log_tail()}"
+    )
