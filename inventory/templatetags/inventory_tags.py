@@ -19,7 +19,7 @@ from django.template.defaulttags import CsrfTokenNode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, to_locale
 
-from bookings.templatetags.booking_tags import idempotency_field
+from bookings.templatetags.booking_tags import idempotency_input
 from hotel.html import escape
 from hotel.templatetags.hotel_tags import (
     format_amount,
@@ -55,7 +55,7 @@ def _hold_form(context, option: OptionCard, render: _Render) -> str:
     # The hold view reads these values: never grouped or localized.
     return (
         f'<form method="post" action="{escape(option.hold_url)}">'
-        f"{render.csrf_field}{idempotency_field(context)}\n"
+        f"{render.csrf_field}{idempotency_input(context)}\n"
         f'<input type="hidden" name="room_type" value="{int(option.room_type.pk)}">\n'
         f'<input type="hidden" name="check_in" value="{option.check_in.isoformat()}">\n'
         f'<input type="hidden" name="check_out" value="{option.check_out.isoformat()}">\n'
