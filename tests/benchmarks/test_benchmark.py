@@ -211,3 +211,28 @@ def test_notification_delivery_sends_every_confirmation_once(dataset, tmp_path, 
     )
     assert markdown.startswith("# Notification delivery")
     assert "| backlog | 4 |" in markdown and "| live | 4 |" in markdown
+
+
+@pytest.mark.django_db(transaction=True)
+def test_notification_delivery_refuses_to_run_beside_another_worker(tmp_path, settings):
+    from celery.contrib.testing.worker import start_worker
+
+    from benchmarks.delivery import run_delivery
+    from config.celery import app as celery_app
+    from tests.notifications.conftest import celery_broker
+
+    with (
+        celery_broker(settings.CELERY_BROKER_URL),
+        start_worker(celery_app, pool="solo", perform_ping_check=False),
+        pytest.raises(RuntimeError, match=r"Another Celery worker \(.+\) consumes from"),
+    ):
+        run_delivery(
+            emails=1,
+            concurrency=1,
+            today=timezone.now().date(),
+            worker_env={},
+            log_dir=tmp_path,
+            log=lambda _message: None,
+        )
+    # it stopped before confirming anything
+    assert not Booking.objects.filter(guest_email__startswith="delivery-").exists()
