@@ -470,3 +470,24 @@ def test_a_cancelled_bookings_confirmation_is_not_resent():
     with pytest.raises(NotificationError, match="has been cancelled"):
         notification_resend(notification=confirmation)
     assert Notification.objects.filter(resent_from=confirmation).count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("nights", [1, 14])
+def test_sending_a_confirmation_runs_a_fixed_number_of_queries(nights, django_assert_num_queries):
+    booking = booking_with_nights(
+        guest_email="ana@example.com",
+        check_in=timezone.now().date() + timedelta(days=30),
+        check_out=timezone.now().date() + timedelta(days=30 + nights),
+    )
+    notify_booking_event(booking=booking, event="confirmed")
+    confirmation = Notification.objects.get(booking=booking, kind=Kind.BOOKING_CONFIRMED)
+
+    # The claim (the row locked, then marked sending, in its own transaction:
+    # a savepoint and its release inside the test's), the booking as it
+    # stands now, and the row marked sent. The email is written from the
+    # row's snapshot: the stay's length adds nothing.
+    with django_assert_num_queries(6):
+        assert notification_deliver(notification_id=confirmation.pk) == "sent"
+
+    assert [m.to for m in mail.outbox] == [["ana@example.com"]]
