@@ -137,10 +137,6 @@ def cmd_run(args, dataset: dict | None = None) -> dict:
             log=lambda m: print(m, file=sys.stderr, flush=True),
         )
     if args.emails and (not args.only or "delivery" in args.only):
-        print(
-            f"Notification delivery: {args.emails} emails, a worker of {args.concurrency}",
-            file=sys.stderr,
-        )
         try:
             data["delivery"] = _run_delivery(args, today)
         except Exception as exc:  # what was measured before is still written
@@ -177,10 +173,6 @@ def cmd_delivery(args) -> dict:
     _guard_database(args.force)
     calibration = calibrate()
     data: dict = {"started_at": report.now_iso()}
-    print(
-        f"Notification delivery: {args.emails} emails, a worker of {args.concurrency}",
-        file=sys.stderr,
-    )
     try:
         data["delivery"] = _run_delivery(args, _today(args.today))
     except RuntimeError as exc:
@@ -211,6 +203,10 @@ def _run_delivery(args, today: date) -> dict:
 
     from .delivery import run_delivery
 
+    print(
+        f"Notification delivery: {args.emails} emails, a worker of {args.concurrency}",
+        file=sys.stderr,
+    )
     with tempfile.TemporaryDirectory(prefix="bench-delivery-") as tmp:
         return run_delivery(
             emails=args.emails,

@@ -234,7 +234,11 @@ def _measure(
     worker_started_at: datetime | None,
 ) -> dict:
     rows = list(_confirmations(booking_ids).values_list("pk", "status", "created_at", "sent_at"))
-    sent = [(created, sent_at) for _pk, status, created, sent_at in rows if status == "sent"]
+    sent = [
+        (created, sent_at)
+        for _pk, status, created, sent_at in rows
+        if status == Notification.Status.SENT
+    ]
     sent_times = sorted(s for _c, s in sent)
     backlog = scenario == "backlog"
     # The backlog's figures are the worker's pace; the live scenario's, each
@@ -257,7 +261,7 @@ def _measure(
         "confirmations_per_s": round(len(booking_ids) / confirm_s, 1) if confirm_s else None,
         "queued": len(rows),
         "sent": len(sent),
-        "failed": sum(1 for r in rows if r[1] == "failed"),
+        "failed": sum(1 for r in rows if r[1] == Notification.Status.FAILED),
         "received": sum(1 for n in received.values() if n),
         "duplicates": sum(n - 1 for n in received.values() if n > 1),
         "missing": sum(1 for n in received.values() if n == 0),

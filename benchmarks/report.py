@@ -239,17 +239,20 @@ def delivery_results_markdown(data: dict) -> str:
         "",
         f"Run {data['finished_at']} on {machine_line(data['machine'])}.",
         "",
-        *delivery_markdown(data["delivery"])[2:],
+        *_delivery_body(data["delivery"]),
     ]
     return "\n".join(lines)
 
 
 def delivery_markdown(d: dict) -> list[str]:
+    """The delivery section of the benchmark's results."""
+    return ["## Notification delivery", "", *_delivery_body(d)]
+
+
+def _delivery_body(d: dict) -> list[str]:
     if "error" in d:
-        return ["## Notification delivery", "", f"Not measured: {d['error']}", ""]
+        return [f"Not measured: {d['error']}", ""]
     lines = [
-        "## Notification delivery",
-        "",
         f"{d['emails']} bookings held and confirmed by one client through the services, each "
         "writing its confirmation to the outbox and queueing its task after the commit; a "
         f"Celery worker (prefork, {d['concurrency']} processes) on the Redis broker sends them "
