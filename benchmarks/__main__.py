@@ -1,4 +1,4 @@
-"""python -m benchmarks {build,run,all,delivery,loadtest,calibration}: the benchmark's command line.
+"""python -m benchmarks {build,run,all,delivery,backups,loadtest,calibration}: the command line.
 
 Runs on its own database (hotel_bench) and Redis dbs (6 for the cache, 7 for
 the broker) unless DATABASE_URL, REDIS_URL and CELERY_BROKER_URL say
@@ -142,6 +142,13 @@ def cmd_run(args, dataset: dict | None = None) -> dict:
         except Exception as exc:  # what was measured before is still written
             data["delivery"] = {"error": f"{type(exc).__name__}: {exc}"}
             print(f"Notification delivery failed: {exc}", file=sys.stderr)
+    if not args.no_backups and (not args.only or "backups" in args.only):
+        # Last: its restore puts the database back as it was at its backup.
+        try:
+            data["backups"] = _run_backups(args, today)
+        except Exception as exc:  # what was measured before is still written
+            data["backups"] = {"error": f"{type(exc).__name__}: {exc}"}
+            print(f"Backups failed: {exc}", file=sys.stderr)
     data["consistency"] = consistency()
     data["machine"] = report.machine(calibration=calibration)
     data["finished_at"] = report.now_iso()
@@ -156,17 +163,22 @@ def cmd_run(args, dataset: dict | None = None) -> dict:
         r["oversold_nights"] or r["drift_nights"] or r["errors"]
         for r in data.get("contention", {}).get("rounds", [])
     )
-    if failed or _lost(data):
+    if failed or _lost(data) or _backups_failed(data):
         print(
-            "FAILED: oversold nights, drift, errors or emails lost or sent twice, see the results.",
+            "FAILED: oversold nights, drift, errors, emails lost or sent twice, or a backup "
+            "not verified or not restored whole, see the results.",
             file=sys.stderr,
         )
         sys.exit(1)
     return data
 
 
-def cmd_delivery(args) -> dict:
-    """The notification delivery scenarios alone, with their own results file."""
+def _alone(args, *, key: str, what: str, measure, render, errors, failed) -> dict:
+    """One part of the benchmark alone, with its own results file named ``args.name``.
+
+    ``errors`` are the exceptions that stop it with their message alone;
+    ``failed(data)`` says whether what it measured is a failure.
+    """
     from . import report
     from .calibration import calibrate
 
@@ -174,18 +186,91 @@ def cmd_delivery(args) -> dict:
     calibration = calibrate()
     data: dict = {"started_at": report.now_iso()}
     try:
-        data["delivery"] = _run_delivery(args, _today(args.today))
-    except RuntimeError as exc:
-        sys.exit(f"Notification delivery failed: {exc}")
+        data[key] = measure(args, _today(args.today))
+    except errors as exc:
+        sys.exit(f"{what} failed: {exc}")
+    finally:
+        # The bookings it made queued their notification tasks; no worker of
+        # this run consumes them any more.
+        _flush_broker()
     data["machine"] = report.machine(calibration=calibration)
     data["finished_at"] = report.now_iso()
     if not args.no_write:
-        paths = report.write(args.name, data, report.delivery_results_markdown(data))
+        paths = report.write(args.name, data, render(data))
         print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
-    if _lost(data):
-        print("FAILED: emails lost or sent twice, see the results.", file=sys.stderr)
+    if failed(data):
         sys.exit(1)
     return data
+
+
+def cmd_delivery(args) -> dict:
+    """The notification delivery scenarios alone."""
+    from . import report
+
+    def lost(data: dict) -> bool:
+        if _lost(data):
+            print("FAILED: emails lost or sent twice, see the results.", file=sys.stderr)
+            return True
+        return False
+
+    return _alone(
+        args,
+        key="delivery",
+        what="Notification delivery",
+        measure=_run_delivery,
+        render=report.delivery_results_markdown,
+        errors=RuntimeError,
+        failed=lost,
+    )
+
+
+def cmd_backups(args) -> dict:
+    """The backup, verification and restore alone."""
+    from backups.exceptions import BackupError
+
+    from . import report
+
+    return _alone(
+        args,
+        key="backups",
+        what="Backups",
+        measure=_run_backups,
+        render=report.backups_results_markdown,
+        errors=(RuntimeError, BackupError),
+        failed=_backups_failed,
+    )
+
+
+def _backups_failed(data: dict) -> bool:
+    from .backups import failed
+
+    problems = failed(data["backups"]) if "backups" in data else []
+    for problem in problems:
+        print(f"FAILED: {problem}", file=sys.stderr)
+    return bool(problems)
+
+
+def _run_backups(args, today: date) -> dict:
+    import tempfile
+    from pathlib import Path
+
+    from .backups import run_backups
+
+    print(
+        f"Backups: backup, verify{'' if args.no_restore else ', restore'}, while a guest "
+        f"holds and cancels {args.write_rate:g} stays a second",
+        file=sys.stderr,
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-backups-") as tmp:
+        return run_backups(
+            rate=args.write_rate,
+            idle_seconds=args.idle_seconds,
+            today=today,
+            backup_dir=Path(tmp),
+            restore=not args.no_restore,
+            seed=args.seed,
+            log=lambda m: print(m, file=sys.stderr, flush=True),
+        )
 
 
 def _lost(data: dict) -> bool:
@@ -238,6 +323,7 @@ def cmd_report(args) -> None:
     for name, render in (
         ("bench", report.bench_markdown),
         ("delivery", report.delivery_results_markdown),
+        ("backups", report.backups_results_markdown),
         ("loadtest", loadtest.loadtest_markdown),
     ):
         path = report.RESULTS_DIR / f"{name}.json"
@@ -367,12 +453,16 @@ def parser() -> argparse.ArgumentParser:
     def run_args(sp):
         sp.add_argument("--iterations", type=int, default=300)
         sp.add_argument(
-            "--only", nargs="*", help="operation names to time, and 'delivery' to time it too"
+            "--only",
+            nargs="*",
+            help="operation names to time, and 'delivery' or 'backups' to time them too",
         )
         sp.add_argument("--clients", type=_clients, default=[1, 8, 32, 64])
         sp.add_argument("--holds-per-client", type=int, default=10)
         sp.add_argument("--free-rooms", type=int, default=5)
         delivery_args(sp, least=0)
+        backups_args(sp)
+        sp.add_argument("--no-backups", action="store_true", help="leave the backups out")
         sp.add_argument("--name", default="bench", help="results file name (no extension)")
         sp.add_argument("--no-write", action="store_true", help="print only, write no results")
 
@@ -397,6 +487,25 @@ def parser() -> argparse.ArgumentParser:
             help="processes of the Celery worker that delivers them",
         )
 
+    def backups_args(sp):
+        sp.add_argument(
+            "--write-rate",
+            type=_rate,
+            default=10.0,
+            help="stays a guest holds and cancels a second while the backup runs",
+        )
+        sp.add_argument(
+            "--idle-seconds",
+            type=_seconds,
+            default=10.0,
+            help="how long the guest books before the backup starts (the baseline)",
+        )
+        sp.add_argument(
+            "--no-restore",
+            action="store_true",
+            help="back up and verify only; leave the database as it is",
+        )
+
     b = sub.add_parser("build", help="build the dataset")
     common(b)
     build_args(b)
@@ -413,6 +522,13 @@ def parser() -> argparse.ArgumentParser:
     delivery_args(d, least=1)
     d.add_argument("--name", default="delivery", help="results file name (no extension)")
     d.add_argument("--no-write", action="store_true", help="print only, write no results")
+    k = sub.add_parser(
+        "backups", help="back up, verify and restore the dataset while a guest books"
+    )
+    common(k)
+    backups_args(k)
+    k.add_argument("--name", default="backups", help="results file name (no extension)")
+    k.add_argument("--no-write", action="store_true", help="print only, write no results")
     sub.add_parser("report", help="render the Markdown results again from their JSON")
     c = sub.add_parser(
         "calibration", help="how closely each calibration follows a page's CPU time here"
@@ -449,6 +565,7 @@ def main(argv: list[str] | None = None) -> int:
         "all": cmd_all,
         "calibration": cmd_calibration,
         "delivery": cmd_delivery,
+        "backups": cmd_backups,
     }
     commands[args.command](args)
     return 0

@@ -145,7 +145,7 @@ class Worker:
             pass
 
 
-def _stays(today: date, rng: random.Random, room_types: list[RoomType]):
+def stays(today: date, rng: random.Random, room_types: list[RoomType]):
     """Endless (room type, check-in, check-out): 1 to 3 nights, from a month ahead where the
     inventory reaches that far, to its last night."""
     last = RoomInventory.objects.aggregate(last=Max("date"))["last"] or today
@@ -176,7 +176,7 @@ def _confirm(
     if not room_types:
         raise RuntimeError("No room type: build the dataset first (python -m benchmarks build).")
     ids: list[int] = []
-    stays = _stays(today, rng, room_types)
+    upcoming = stays(today, rng, room_types)
     started = time.perf_counter()
     attempts = 0
     while len(ids) < count:
@@ -186,7 +186,7 @@ def _confirm(
         attempts += 1
         if attempts > count * 10:
             raise RuntimeError("Most stays were sold out: too few free nights to confirm on.")
-        room_type, check_in, check_out = next(stays)
+        room_type, check_in, check_out = next(upcoming)
         try:
             booking = booking_hold(
                 room_type=room_type,

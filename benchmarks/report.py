@@ -192,6 +192,9 @@ def bench_markdown(data: dict) -> str:
     delivery = data.get("delivery")
     if delivery:
         lines += delivery_markdown(delivery)
+    backups = data.get("backups")
+    if backups:
+        lines += backups_markdown(backups)
     check = data.get("consistency")
     if check:
         lines += [
@@ -274,6 +277,67 @@ def _delivery_body(d: dict) -> list[str]:
             f"{_ms(r['latency_p50_ms'])} | {_ms(r['latency_p95_ms'])} | "
             f"{_ms(r['latency_p99_ms'])} | {_ms(r['latency_max_ms'])} | "
             f"{r['duplicates']} | {r['missing']} | {r['failed']} |"
+        )
+    lines.append("")
+    return lines
+
+
+def backups_results_markdown(data: dict) -> str:
+    """The results file of ``python -m benchmarks backups``."""
+    lines = [
+        "# Backups",
+        "",
+        f"Run {data['finished_at']} on {machine_line(data['machine'])}.",
+        "",
+        *_backups_body(data["backups"]),
+    ]
+    return "\n".join(lines)
+
+
+def backups_markdown(b: dict) -> list[str]:
+    """The backups section of the benchmark's results."""
+    return ["## Backups", "", *_backups_body(b)]
+
+
+def _backups_body(b: dict) -> list[str]:
+    if "error" in b:
+        return [f"Not measured: {b['error']}", ""]
+    backup = b["backup"]
+    restore = b.get("restore")
+    lines = [
+        f"The services behind `manage.py backup`, `verify_backup` and `restore_backup` on the "
+        f"benchmark's database ({b['database_bytes'] / 1e6:,.0f} MB on disk): "
+        f"{backup['rows']:,} rows in {backup['tables']} tables.",
+        "",
+        "| step | seconds | what it did |",
+        "|---|--:|---|",
+        f"| backup | {backup['seconds']} | pg_dump of one snapshot, the row counts, the SHA-256 "
+        f"and the manifest: a {backup['size_bytes'] / 1e6:,.1f} MB archive |",
+        f"| verify | {backup['verify_seconds']} | the archive restored into a scratch database "
+        f"and its rows counted: {backup['status']} |",
+    ]
+    if restore:
+        differ = ", ".join(restore["mismatched"]) or "none"
+        lines.append(
+            f"| restore in place | {restore['seconds']} | a safety backup first "
+            f"({restore['safety_backup_seconds']} s), then the schema dropped and the archive "
+            f"restored in one transaction; tables whose rows differ from the backup: {differ} |"
+        )
+    lines += [
+        "",
+        f"Meanwhile a guest (a process with its own connection) held a stay and cancelled it "
+        f"{b['rate']:g} times a second through the booking services; *idle* is before the "
+        "backup started. The restore needs the database alone, so the guest stopped before it.",
+        "",
+        "| phase | seconds | holds | hold p50 ms | p95 ms | max ms | cancel p50 ms | p95 ms | "
+        "sold out | errors |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for p in b["phases"]:
+        lines.append(
+            f"| {p['phase']} | {p['seconds']} | {p['held']} | {_ms(p['hold_p50_ms'])} | "
+            f"{_ms(p['hold_p95_ms'])} | {_ms(p['hold_max_ms'])} | {_ms(p['cancel_p50_ms'])} | "
+            f"{_ms(p['cancel_p95_ms'])} | {p['sold_out']} | {p['errors']} |"
         )
     lines.append("")
     return lines

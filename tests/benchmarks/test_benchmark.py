@@ -236,3 +236,51 @@ def test_notification_delivery_refuses_to_run_beside_another_worker(tmp_path, se
         )
     # it stopped before confirming anything
     assert not Booking.objects.filter(guest_email__startswith="delivery-").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backups_are_verified_and_restored_whole_while_a_guest_books(dataset, tmp_path):
+    from backups.models import BackupRecord
+    from benchmarks.backups import failed, run_backups
+
+    result = run_backups(
+        rate=40,
+        idle_seconds=0.5,
+        today=timezone.now().date(),
+        backup_dir=tmp_path,
+        log=lambda _message: None,
+    )
+
+    assert failed(result) == []
+    backup = result["backup"]
+    assert backup["status"] == BackupRecord.Status.VERIFIED
+    assert backup["size_bytes"] > 0 and backup["rows"] > 400
+    assert backup["seconds"] > 0 and backup["verify_seconds"] > 0
+    # the guest booked through every phase, and no booking failed
+    phases = {p["phase"]: p for p in result["phases"]}
+    assert list(phases) == ["idle", "backup", "verify"]
+    for phase in phases.values():
+        assert phase["errors"] == 0, phase["error_samples"]
+        assert phase["held"] > 0, phase
+        assert phase["hold_p50_ms"] <= phase["hold_p95_ms"] <= phase["hold_max_ms"]
+    # The restore replaced the database with the backup: the guest's bookings
+    # made during the verification, after the backup's snapshot, are gone and
+    # every table holds the backup's rows again.
+    restore = result["restore"]
+    assert restore["mismatched"] == {}
+    assert 0 < restore["safety_backup_seconds"] < restore["seconds"]
+    assert result["consistency"]["oversold_nights"] == 0
+    assert result["consistency"]["drift_nights"] == 0
+    # the run's backups are not left in the catalogue
+    assert not BackupRecord.objects.exists()
+    # and the results file of `python -m benchmarks backups` shows each step and phase
+    markdown = report.backups_results_markdown(
+        {
+            "finished_at": report.now_iso(),
+            "machine": report.machine(calibration={"cpu_calibration_ms": 3.5}),
+            "backups": result,
+        }
+    )
+    assert markdown.startswith("# Backups")
+    for row in ("| backup |", "| verify |", "| restore in place |", "| idle |"):
+        assert row in markdown

@@ -52,9 +52,11 @@ def test_compare_refuses_too_few_rounds():
         (["calibration", "--rounds", "2"], "from 3 to 1000"),
         (["calibration", "--samples", "many"], "from 1 to 1000"),
         (["calibration", "--pause", "-1"], "from 0 to 600"),
+        (["backups", "--write-rate", "0"], "from 0.1 to 1000"),
+        (["run", "--idle-seconds", "forever"], "from 0 to 600"),
     ],
 )
-def test_calibration_arguments_out_of_range_get_a_clear_error(argv, message, capsys):
+def test_arguments_out_of_range_get_a_clear_error(argv, message, capsys):
     with pytest.raises(SystemExit):
         cli.parser().parse_args(argv)
 

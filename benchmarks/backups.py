@@ -1,0 +1,306 @@
+"""Backups at the dataset's scale: how long the nightly chain takes, and what guests feel meanwhile.
+
+The services the operators' commands and the nightly task call, on the
+benchmark's database, into a backup directory of the run's own:
+
+- ``backup``: ``backup_create`` (pg_dump of one snapshot, the row counts, the
+  SHA-256 and the manifest).
+- ``verify``: ``backup_verify`` (the archive restored in full into a scratch
+  database, its rows counted and compared with the manifest).
+- ``restore``: ``backup_restore`` in place (a safety backup first, then the
+  schema dropped and the archive restored in one transaction). Every table's
+  rows are then counted by SQL and compared with the backup's manifest.
+
+A writer process books as guests do while the site stays open: it holds a
+stay and cancels it, ``rate`` times a second, through the booking services,
+with its own connection. Its latencies are grouped by phase: ``idle`` (before
+the backup, the baseline), ``backup`` and ``verify``. A restore needs the
+database alone, so the writer stops before it, as the web and worker
+processes must.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import random
+import time
+from datetime import date
+from pathlib import Path
+
+from django.db import connection
+from django.test.utils import override_settings
+
+from backups.models import BackupRecord
+from hotel.models import RoomType
+
+from .contention import _close_connections_before_fork, consistency
+from .delivery import stays
+from .measure import percentile
+
+PHASES = ("idle", "backup", "verify")
+# The catalogue of backups is put back as it was after a restore, not restored.
+CATALOGUE_TABLE = BackupRecord._meta.db_table
+READY_TIMEOUT_S = 60
+
+
+def _writer(*, rate: float, today: date, seed: int, ready, stop, results) -> None:
+    """Hold and cancel ``rate`` stays a second until ``stop``; report each on ``results``."""
+    from bookings.exceptions import StayNotAvailable
+    from bookings.services import BookingBusy, booking_cancel, booking_hold
+    from caching.api import reset_process_state
+
+    report: dict = {"samples": [], "sold_out": [], "busy": [], "errors": []}
+    try:
+        # A plain connection of its own, as a web process has.
+        connection.settings_dict["OPTIONS"].pop("pool", None)
+        reset_process_state()
+        rng = random.Random(seed)
+        room_types = list(RoomType.objects.filter(is_active=True, hotel__is_active=True))
+        if not room_types:
+            raise RuntimeError("No room type: build the dataset first (python -m benchmarks build)")
+        upcoming = stays(today, rng, room_types)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            report["backend_pid"] = cursor.fetchone()[0]
+        ready.set()
+        due = time.monotonic()
+        while not stop.is_set():
+            # Paced from start to start; a late one is not carried over.
+            due = max(time.monotonic(), due + 1 / rate)
+            if stop.wait(max(0.0, due - time.monotonic())):
+                break
+            room_type, check_in, check_out = next(upcoming)
+            began = time.monotonic()
+            try:
+                booking = booking_hold(
+                    room_type=room_type,
+                    check_in=check_in,
+                    check_out=check_out,
+                    adults=1,
+                    guest_name="Backup Benchmark",
+                    guest_email="backup-benchmark@example.com",
+                )
+                held = time.monotonic()
+                booking_cancel(booking=booking, reason="Backup benchmark.")
+                report["samples"].append(
+                    (began, (held - began) * 1000, (time.monotonic() - held) * 1000)
+                )
+            except StayNotAvailable:
+                report["sold_out"].append(began)
+            except BookingBusy:
+                report["busy"].append(began)
+            except Exception as exc:  # counted in its phase; the writer goes on
+                report["errors"].append((began, f"{type(exc).__name__}: {exc}"))
+    except Exception as exc:
+        report["errors"].append((time.monotonic(), f"{type(exc).__name__}: {exc}"))
+    finally:
+        ready.set()
+        results.put(report)
+        connection.close()
+
+
+class Writer:
+    """The writer process: started before the backup, stopped before the restore."""
+
+    def __init__(self, *, rate: float, today: date, seed: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.ready, self.stop_event = context.Event(), context.Event()
+        self.results = context.Queue()
+        _close_connections_before_fork()
+        self.process = context.Process(
+            target=_writer,
+            kwargs={
+                "rate": rate,
+                "today": today,
+                "seed": seed,
+                "ready": self.ready,
+                "stop": self.stop_event,
+                "results": self.results,
+            },
+            daemon=True,
+        )
+
+    def start(self) -> None:
+        self.process.start()
+        if not self.ready.wait(READY_TIMEOUT_S):
+            self.process.kill()
+            raise RuntimeError("The writer process did not start.")
+
+    def stop(self) -> dict:
+        """Stop it and return its report; its connection is closed once it has exited."""
+        self.stop_event.set()
+        try:
+            report = self.results.get(timeout=READY_TIMEOUT_S)
+        except queue.Empty as exc:
+            raise RuntimeError("The writer process did not report.") from exc
+        finally:
+            self.process.join(timeout=10)
+            if self.process.is_alive():
+                self.process.kill()
+        return report
+
+
+def _phase_figures(name: str, start: float, end: float, report: dict) -> dict:
+    def within(t: float) -> bool:
+        return start <= t < end
+
+    samples = [s for s in report["samples"] if within(s[0])]
+    holds = sorted(s[1] for s in samples)
+    cancels = sorted(s[2] for s in samples)
+    errors = [message for t, message in report["errors"] if within(t)]
+    return {
+        "phase": name,
+        "seconds": round(end - start, 2),
+        "held": len(samples),
+        "sold_out": sum(1 for t in report["sold_out"] if within(t)),
+        "busy": sum(1 for t in report["busy"] if within(t)),
+        "errors": len(errors),
+        "error_samples": errors[:3],
+        "hold_p50_ms": round(percentile(holds, 50), 2) if holds else None,
+        "hold_p95_ms": round(percentile(holds, 95), 2) if holds else None,
+        "hold_max_ms": round(holds[-1], 2) if holds else None,
+        "cancel_p50_ms": round(percentile(cancels, 50), 2) if cancels else None,
+        "cancel_p95_ms": round(percentile(cancels, 95), 2) if cancels else None,
+    }
+
+
+def count_mismatches(expected: dict[str, int]) -> dict[str, dict[str, int]]:
+    """Tables whose rows, counted by SQL now, differ from ``expected`` (the catalogue aside)."""
+    mismatched = {}
+    with connection.cursor() as cursor:
+        for table, count in sorted(expected.items()):
+            if table == CATALOGUE_TABLE:
+                continue
+            name = ".".join(connection.ops.quote_name(part) for part in table.split("."))
+            cursor.execute(f"SELECT count(*) FROM {name}")  # noqa: S608 - names from the manifest
+            found = cursor.fetchone()[0]
+            if found != count:
+                mismatched[table] = {"backup": count, "restored": found}
+    return mismatched
+
+
+def _database_bytes() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        return cursor.fetchone()[0]
+
+
+def run_backups(
+    *,
+    rate: float,
+    idle_seconds: float,
+    today: date,
+    backup_dir: Path,
+    restore: bool = True,
+    seed: int = 1,
+    log=print,
+) -> dict:
+    """Back up, verify and (with ``restore``) restore the database while a writer books.
+
+    Returns what was measured; the backup records made here are deleted
+    afterwards (their files are in ``backup_dir``, the caller's to remove).
+    """
+    from backups.services import backup_create, backup_restore, backup_verify
+
+    # pg_dump and pg_restore report every table at INFO; the phases are logged here.
+    quiet = logging.getLogger("backups.services")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    made: list[int] = []
+    result: dict = {"rate": rate, "database_bytes": _database_bytes()}
+    try:
+        with override_settings(BACKUP_DIR=backup_dir):
+            writer = Writer(rate=rate, today=today, seed=seed)
+            writer.start()
+            marks = [time.monotonic()]
+            try:
+                time.sleep(idle_seconds)
+                marks.append(time.monotonic())
+                record = backup_create(reason=BackupRecord.Reason.MANUAL)
+                made.append(record.pk)
+                marks.append(time.monotonic())
+                record = backup_verify(backup=record)
+                marks.append(time.monotonic())
+            finally:
+                report = writer.stop()
+            result["phases"] = [
+                _phase_figures(name, start, end, report)
+                for name, start, end in zip(PHASES, marks, marks[1:], strict=False)
+            ]
+            result["backup"] = {
+                "tables": len(record.table_counts),
+                "rows": sum(record.table_counts.values()),
+                "size_bytes": record.size_bytes,
+                "seconds": round(record.duration.total_seconds(), 2),
+                "status": record.status,
+                "verify_seconds": round(record.verify_duration.total_seconds(), 2),
+                "error": record.error,
+            }
+            log(
+                f"  backup: {record.size_bytes / 1e6:.1f} MB, {len(record.table_counts)} tables, "
+                f"{result['backup']['rows']} rows in {result['backup']['seconds']} s; "
+                f"verify {result['backup']['verify_seconds']} s: {record.status}"
+            )
+            for phase in result["phases"]:
+                log(
+                    f"  {phase['phase']:>8}: {phase['held']} holds, p50 {phase['hold_p50_ms']} "
+                    f"p95 {phase['hold_p95_ms']} max {phase['hold_max_ms']} ms, "
+                    f"errors {phase['errors']}"
+                )
+            if restore and record.status == BackupRecord.Status.VERIFIED:
+                _wait_gone(report.get("backend_pid"))
+                result["restore"] = _restore(record, backup_restore, made)
+                log(
+                    f"  restore: {result['restore']['seconds']} s (its safety backup "
+                    f"{result['restore']['safety_backup_seconds']} s); tables that differ from "
+                    f"the backup: {len(result['restore']['mismatched'])}"
+                )
+    finally:
+        BackupRecord.objects.filter(pk__in=made).delete()
+        quiet.setLevel(level)
+    result["consistency"] = consistency()
+    return result
+
+
+def _wait_gone(backend_pid: int | None, *, timeout: float = 10) -> None:
+    """Until the writer's session has ended: the restore refuses to start beside it."""
+    deadline = time.monotonic() + timeout
+    while backend_pid and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [backend_pid])
+            if cursor.fetchone() is None:
+                return
+        time.sleep(0.05)
+
+
+def _restore(record: BackupRecord, backup_restore, made: list[int]) -> dict:
+    started = time.monotonic()
+    safety = backup_restore(backup=record)
+    seconds = time.monotonic() - started
+    made.append(safety.pk)
+    return {
+        "seconds": round(seconds, 2),
+        "safety_backup_seconds": round(safety.duration.total_seconds(), 2),
+        "mismatched": count_mismatches(record.table_counts),
+    }
+
+
+def failed(result: dict) -> list[str]:
+    """What went wrong in a run, in words; empty when nothing did."""
+    problems = []
+    if "error" in result:
+        return [result["error"]]
+    backup = result.get("backup", {})
+    if backup.get("status") != BackupRecord.Status.VERIFIED:
+        problems.append(f"the backup was not verified: {backup.get('error') or 'no backup'}")
+    for phase in result.get("phases", []):
+        if phase["errors"]:
+            problems.append(f"{phase['errors']} failed bookings during {phase['phase']}")
+    mismatched = result.get("restore", {}).get("mismatched")
+    if mismatched:
+        problems.append(f"the restored rows differ from the backup in {', '.join(mismatched)}")
+    if result.get("consistency", {}).get("oversold_nights"):
+        problems.append("oversold nights")
+    return problems
