@@ -71,7 +71,9 @@ beat: $(STAMP)
 	$(BIN)/celery -A config beat --loglevel=INFO
 
 # Builds the dataset (BENCH_ARGS="--scale 0.1" for a smaller one), times the
-# operations and the contention, writes benchmarks/results/bench.{md,json}.
+# operations, the contention, the notification delivery and the backups (whose
+# restore replaces the database with its backup), writes
+# benchmarks/results/bench.{md,json}.
 bench: $(STAMP)
 	$(BENCH_ENV) $(PY) -m benchmarks all $(BENCH_ARGS)
 
