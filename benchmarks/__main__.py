@@ -189,10 +189,6 @@ def _alone(args, *, key: str, what: str, measure, render, errors, failed) -> dic
         data[key] = measure(args, _today(args.today))
     except errors as exc:
         sys.exit(f"{what} failed: {exc}")
-    finally:
-        # The bookings it made queued their notification tasks; no worker of
-        # this run consumes them any more.
-        _flush_broker()
     data["machine"] = report.machine(calibration=calibration)
     data["finished_at"] = report.now_iso()
     if not args.no_write:
@@ -503,7 +499,7 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument(
             "--no-restore",
             action="store_true",
-            help="back up and verify only; leave the database as it is",
+            help="back up and verify only, without replacing the database with the backup",
         )
 
     b = sub.add_parser("build", help="build the dataset")

@@ -9,14 +9,19 @@ benchmark's database, into a backup directory of the run's own:
   database, its rows counted and compared with the manifest).
 - ``restore``: ``backup_restore`` in place (a safety backup first, then the
   schema dropped and the archive restored in one transaction). Every table's
-  rows are then counted by SQL and compared with the backup's manifest.
+  rows are then counted by SQL and compared with the backup's manifest (the
+  catalogue of backups aside: a restore keeps it as it was). A restore that
+  cannot be done (another session on the database) is reported, and what was
+  measured before it kept.
 
 A writer process books as guests do while the site stays open: it holds a
 stay and cancels it, ``rate`` times a second, through the booking services,
 with its own connection. Its latencies are grouped by phase: ``idle`` (before
 the backup, the baseline), ``backup`` and ``verify``. A restore needs the
 database alone, so the writer stops before it, as the web and worker
-processes must.
+processes must. Its bookings are cancelled as it goes; those made before the
+backup's snapshot stay in the database, cancelled, as the other scenarios'
+do.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ CATALOGUE_TABLE = BackupRecord._meta.db_table
 READY_TIMEOUT_S = 60
 
 
-def _writer(*, rate: float, today: date, seed: int, ready, stop, results) -> None:
+def _writer(*, rate: float, today: date, seed: int, ready, started, stop, results) -> None:
     """Hold and cancel ``rate`` stays a second until ``stop``; report each on ``results``."""
     from bookings.exceptions import StayNotAvailable
     from bookings.services import BookingBusy, booking_cancel, booking_hold
@@ -64,6 +69,7 @@ def _writer(*, rate: float, today: date, seed: int, ready, stop, results) -> Non
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             report["backend_pid"] = cursor.fetchone()[0]
+        started.value = True
         ready.set()
         due = time.monotonic()
         while not stop.is_set():
@@ -107,6 +113,7 @@ class Writer:
     def __init__(self, *, rate: float, today: date, seed: int) -> None:
         context = multiprocessing.get_context("fork")
         self.ready, self.stop_event = context.Event(), context.Event()
+        self.started = context.Value("b", False)
         self.results = context.Queue()
         _close_connections_before_fork()
         self.process = context.Process(
@@ -116,6 +123,7 @@ class Writer:
                 "today": today,
                 "seed": seed,
                 "ready": self.ready,
+                "started": self.started,
                 "stop": self.stop_event,
                 "results": self.results,
             },
@@ -123,22 +131,33 @@ class Writer:
         )
 
     def start(self) -> None:
+        """Start it; raise RuntimeError, saying why, if it cannot book."""
         self.process.start()
-        if not self.ready.wait(READY_TIMEOUT_S):
-            self.process.kill()
-            raise RuntimeError("The writer process did not start.")
+        if self.ready.wait(READY_TIMEOUT_S) and self.started.value:
+            return
+        report = self.stop()
+        why = report["errors"][0][1] if report["errors"] else "it did not answer"
+        raise RuntimeError(f"The guest process could not start: {why}")
 
     def stop(self) -> dict:
-        """Stop it and return its report; its connection is closed once it has exited."""
+        """Stop it and return its report; its connection is closed once it has exited.
+
+        A writer that does not report (killed, stuck) reports that as its error.
+        """
         self.stop_event.set()
         try:
             report = self.results.get(timeout=READY_TIMEOUT_S)
-        except queue.Empty as exc:
-            raise RuntimeError("The writer process did not report.") from exc
-        finally:
+        except queue.Empty:
+            report = {
+                "samples": [],
+                "sold_out": [],
+                "busy": [],
+                "errors": [(time.monotonic(), "The guest process did not report.")],
+            }
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()
             self.process.join(timeout=10)
-            if self.process.is_alive():
-                self.process.kill()
         return report
 
 
@@ -166,18 +185,39 @@ def _phase_figures(name: str, start: float, end: float, report: dict) -> dict:
     }
 
 
-def count_mismatches(expected: dict[str, int]) -> dict[str, dict[str, int]]:
-    """Tables whose rows, counted by SQL now, differ from ``expected`` (the catalogue aside)."""
-    mismatched = {}
+def count_mismatches(expected: dict[str, int]) -> dict[str, dict[str, int | None]]:
+    """Tables whose rows, counted by SQL now, differ from ``expected``; None for no table.
+
+    The backups catalogue is left out: a restore puts it back as it was
+    before, so that the files on disk stay listed. A table the backup does
+    not know is reported with ``backup`` None.
+    """
     with connection.cursor() as cursor:
-        for table, count in sorted(expected.items()):
+        cursor.execute(
+            """
+            SELECT CASE WHEN n.nspname = 'public' THEN c.relname
+                        ELSE n.nspname || '.' || c.relname END
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p')
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+              AND n.nspname NOT LIKE 'pg\\_%'
+              AND NOT EXISTS (
+                  SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e'
+              )
+            """
+        )
+        present = {row[0] for row in cursor.fetchall()}
+        mismatched: dict[str, dict[str, int | None]] = {}
+        for table in sorted(present | set(expected)):
             if table == CATALOGUE_TABLE:
                 continue
-            name = ".".join(connection.ops.quote_name(part) for part in table.split("."))
-            cursor.execute(f"SELECT count(*) FROM {name}")  # noqa: S608 - names from the manifest
-            found = cursor.fetchone()[0]
-            if found != count:
-                mismatched[table] = {"backup": count, "restored": found}
+            found = None
+            if table in present:
+                name = ".".join(connection.ops.quote_name(part) for part in table.split("."))
+                cursor.execute(f"SELECT count(*) FROM {name}")  # noqa: S608 - names from pg_class
+                found = cursor.fetchone()[0]
+            if found != expected.get(table):
+                mismatched[table] = {"backup": expected.get(table), "restored": found}
     return mismatched
 
 
@@ -199,8 +239,9 @@ def run_backups(
 ) -> dict:
     """Back up, verify and (with ``restore``) restore the database while a writer books.
 
-    Returns what was measured; the backup records made here are deleted
-    afterwards (their files are in ``backup_dir``, the caller's to remove).
+    Returns what was measured. The backup records made here, failed ones
+    included, are deleted afterwards; their files are in ``backup_dir``, the
+    caller's to remove.
     """
     from backups.services import backup_create, backup_restore, backup_verify
 
@@ -208,7 +249,6 @@ def run_backups(
     quiet = logging.getLogger("backups.services")
     level = quiet.level
     quiet.setLevel(logging.WARNING)
-    made: list[int] = []
     result: dict = {"rate": rate, "database_bytes": _database_bytes()}
     try:
         with override_settings(BACKUP_DIR=backup_dir):
@@ -219,7 +259,6 @@ def run_backups(
                 time.sleep(idle_seconds)
                 marks.append(time.monotonic())
                 record = backup_create(reason=BackupRecord.Reason.MANUAL)
-                made.append(record.pk)
                 marks.append(time.monotonic())
                 record = backup_verify(backup=record)
                 marks.append(time.monotonic())
@@ -229,6 +268,11 @@ def run_backups(
                 _phase_figures(name, start, end, report)
                 for name, start, end in zip(PHASES, marks, marks[1:], strict=False)
             ]
+            result["guest"] = {
+                "attempts": len(report["samples"]) + len(report["sold_out"]) + len(report["busy"]),
+                "errors": len(report["errors"]),
+                "error_samples": [message for _t, message in report["errors"][:3]],
+            }
             result["backup"] = {
                 "tables": len(record.table_counts),
                 "rows": sum(record.table_counts.values()),
@@ -250,15 +294,18 @@ def run_backups(
                     f"errors {phase['errors']}"
                 )
             if restore and record.status == BackupRecord.Status.VERIFIED:
-                _wait_gone(report.get("backend_pid"))
-                result["restore"] = _restore(record, backup_restore, made)
+                result["restore"] = _restore(record, backup_restore, report.get("backend_pid"))
                 log(
-                    f"  restore: {result['restore']['seconds']} s (its safety backup "
+                    f"  restore: {result['restore']['error']}"
+                    if "error" in result["restore"]
+                    else f"  restore: {result['restore']['seconds']} s (its safety backup "
                     f"{result['restore']['safety_backup_seconds']} s); tables that differ from "
                     f"the backup: {len(result['restore']['mismatched'])}"
                 )
     finally:
-        BackupRecord.objects.filter(pk__in=made).delete()
+        # Every record of this run names a file in its directory, a failed
+        # backup's and a failed restore's safety backup included.
+        BackupRecord.objects.filter(path__startswith=f"{backup_dir}/").delete()
         quiet.setLevel(level)
     result["consistency"] = consistency()
     return result
@@ -267,19 +314,30 @@ def run_backups(
 def _wait_gone(backend_pid: int | None, *, timeout: float = 10) -> None:
     """Until the writer's session has ended: the restore refuses to start beside it."""
     deadline = time.monotonic() + timeout
-    while backend_pid and time.monotonic() < deadline:
+    while backend_pid:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [backend_pid])
             if cursor.fetchone() is None:
                 return
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"The guest process's database session (pid {backend_pid}) was still open "
+                f"{timeout:g} s after the process stopped."
+            )
         time.sleep(0.05)
 
 
-def _restore(record: BackupRecord, backup_restore, made: list[int]) -> dict:
-    started = time.monotonic()
-    safety = backup_restore(backup=record)
+def _restore(record: BackupRecord, backup_restore, writer_pid: int | None) -> dict:
+    """Restore ``record`` in place; a restore that cannot be done is reported, not raised."""
+    from backups.exceptions import BackupError
+
+    try:
+        _wait_gone(writer_pid)
+        started = time.monotonic()
+        safety = backup_restore(backup=record)
+    except (BackupError, RuntimeError) as exc:
+        return {"error": f"the restore was not done: {exc}"}
     seconds = time.monotonic() - started
-    made.append(safety.pk)
     return {
         "seconds": round(seconds, 2),
         "safety_backup_seconds": round(safety.duration.total_seconds(), 2),
@@ -295,10 +353,17 @@ def failed(result: dict) -> list[str]:
     backup = result.get("backup", {})
     if backup.get("status") != BackupRecord.Status.VERIFIED:
         problems.append(f"the backup was not verified: {backup.get('error') or 'no backup'}")
-    for phase in result.get("phases", []):
-        if phase["errors"]:
-            problems.append(f"{phase['errors']} failed bookings during {phase['phase']}")
-    mismatched = result.get("restore", {}).get("mismatched")
+    guest = result.get("guest", {})
+    if guest.get("errors"):
+        problems.append(
+            f"{guest['errors']} of the guest's bookings failed: {'; '.join(guest['error_samples'])}"
+        )
+    elif "guest" in result and not guest.get("attempts"):
+        problems.append("the guest did not book at all")
+    restore = result.get("restore", {})
+    if "error" in restore:
+        problems.append(restore["error"])
+    mismatched = restore.get("mismatched")
     if mismatched:
         problems.append(f"the restored rows differ from the backup in {', '.join(mismatched)}")
     if result.get("consistency", {}).get("oversold_nights"):

@@ -316,12 +316,16 @@ def _backups_body(b: dict) -> list[str]:
         f"| verify | {backup['verify_seconds']} | the archive restored into a scratch database "
         f"and its rows counted: {backup['status']} |",
     ]
-    if restore:
+    if restore and "error" in restore:
+        lines.append(f"| restore in place | — | {restore['error']} |")
+    elif restore:
         differ = ", ".join(restore["mismatched"]) or "none"
         lines.append(
             f"| restore in place | {restore['seconds']} | a safety backup first "
             f"({restore['safety_backup_seconds']} s), then the schema dropped and the archive "
-            f"restored in one transaction; tables whose rows differ from the backup: {differ} |"
+            "restored in one transaction; then every table's rows counted by SQL (the catalogue "
+            f"of backups aside, which a restore keeps as it was): tables that differ from the "
+            f"backup: {differ} |"
         )
     lines += [
         "",

@@ -252,6 +252,7 @@ def test_backups_are_verified_and_restored_whole_while_a_guest_books(dataset, tm
     )
 
     assert failed(result) == []
+    assert result["guest"]["attempts"] > 0 and result["guest"]["errors"] == 0
     backup = result["backup"]
     assert backup["status"] == BackupRecord.Status.VERIFIED
     assert backup["size_bytes"] > 0 and backup["rows"] > 400
@@ -284,3 +285,69 @@ def test_backups_are_verified_and_restored_whole_while_a_guest_books(dataset, tm
     assert markdown.startswith("# Backups")
     for row in ("| backup |", "| verify |", "| restore in place |", "| idle |"):
         assert row in markdown
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backups_report_a_restore_refused_beside_another_session_and_keep_the_figures(
+    dataset, tmp_path
+):
+    import psycopg
+
+    from backups.models import BackupRecord
+    from benchmarks.backups import failed, run_backups
+
+    db = connection.settings_dict
+    # a psql shell, or a web process left running, on the same database
+    with psycopg.connect(
+        dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"], autocommit=True
+    ):
+        result = run_backups(
+            rate=20,
+            idle_seconds=0.2,
+            today=timezone.now().date(),
+            backup_dir=tmp_path,
+            log=lambda _message: None,
+        )
+
+    assert result["restore"]["error"].startswith(
+        "the restore was not done: Refusing to restore: 1 other session(s) connected"
+    )
+    assert failed(result) == [result["restore"]["error"]]
+    # what was measured before the restore is kept
+    assert result["backup"]["status"] == BackupRecord.Status.VERIFIED
+    assert [p["phase"] for p in result["phases"]] == ["idle", "backup", "verify"]
+    assert not BackupRecord.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backups_command_stops_with_a_clear_message_when_the_guest_cannot_book(
+    monkeypatch, tmp_path
+):
+    from argparse import Namespace
+
+    from backups.models import BackupRecord
+    from benchmarks import __main__ as cli
+    from benchmarks import calibration
+
+    monkeypatch.setattr(calibration, "calibrate", lambda: {"cpu_calibration_ms": 1.0})
+    args = Namespace(
+        force=True,
+        today=None,
+        write_rate=10.0,
+        idle_seconds=0.0,
+        no_restore=False,
+        seed=1,
+        name="backups",
+        no_write=True,
+    )
+
+    # when there is no dataset to book in
+    with pytest.raises(SystemExit) as stopped:
+        cli.cmd_backups(args)
+
+    assert str(stopped.value.code) == (
+        "Backups failed: The guest process could not start: RuntimeError: No room type: "
+        "build the dataset first (python -m benchmarks build)"
+    )
+    # and it stopped before taking any backup
+    assert not BackupRecord.objects.exists()
