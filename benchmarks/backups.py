@@ -14,11 +14,11 @@ benchmark's database, into a backup directory of the run's own:
   cannot be done (another session on the database) is reported, and what was
   measured before it kept.
 
-A writer process books as guests do while the site stays open: it holds a
+A guest process books as guests do while the site stays open: it holds a
 stay and cancels it, ``rate`` times a second, through the booking services,
 with its own connection. Its latencies are grouped by phase: ``idle`` (before
 the backup, the baseline), ``backup`` and ``verify``. A restore needs the
-database alone, so the writer stops before it, as the web and worker
+database alone, so the guest stops before it, as the web and worker
 processes must. Its bookings are cancelled as it goes; those made before the
 backup's snapshot stay in the database, cancelled, as the other scenarios'
 do.
@@ -26,114 +26,78 @@ do.
 
 from __future__ import annotations
 
+import json
 import logging
-import multiprocessing
-import queue
-import random
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 from django.db import connection
 from django.test.utils import override_settings
 
 from backups.models import BackupRecord
-from hotel.models import RoomType
 
-from .contention import _close_connections_before_fork, consistency
-from .delivery import stays
+from .contention import consistency
 from .measure import percentile
 
 PHASES = ("idle", "backup", "verify")
 # The catalogue of backups is put back as it was after a restore, not restored.
 CATALOGUE_TABLE = BackupRecord._meta.db_table
 READY_TIMEOUT_S = 60
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def _writer(*, rate: float, today: date, seed: int, ready, started, stop, results) -> None:
-    """Hold and cancel ``rate`` stays a second until ``stop``; report each on ``results``."""
-    from bookings.exceptions import StayNotAvailable
-    from bookings.services import BookingBusy, booking_cancel, booking_hold
-    from caching.api import reset_process_state
-
-    report: dict = {"samples": [], "sold_out": [], "busy": [], "errors": []}
-    try:
-        # A plain connection of its own, as a web process has.
-        connection.settings_dict["OPTIONS"].pop("pool", None)
-        reset_process_state()
-        rng = random.Random(seed)
-        room_types = list(RoomType.objects.filter(is_active=True, hotel__is_active=True))
-        if not room_types:
-            raise RuntimeError("No room type: build the dataset first (python -m benchmarks build)")
-        upcoming = stays(today, rng, room_types)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            report["backend_pid"] = cursor.fetchone()[0]
-        started.value = True
-        ready.set()
-        due = time.monotonic()
-        while not stop.is_set():
-            # Paced from start to start; a late one is not carried over.
-            due = max(time.monotonic(), due + 1 / rate)
-            if stop.wait(max(0.0, due - time.monotonic())):
-                break
-            room_type, check_in, check_out = next(upcoming)
-            began = time.monotonic()
-            try:
-                booking = booking_hold(
-                    room_type=room_type,
-                    check_in=check_in,
-                    check_out=check_out,
-                    adults=1,
-                    guest_name="Backup Benchmark",
-                    guest_email="backup-benchmark@example.com",
-                )
-                held = time.monotonic()
-                booking_cancel(booking=booking, reason="Backup benchmark.")
-                report["samples"].append(
-                    (began, (held - began) * 1000, (time.monotonic() - held) * 1000)
-                )
-            except StayNotAvailable:
-                report["sold_out"].append(began)
-            except BookingBusy:
-                report["busy"].append(began)
-            except Exception as exc:  # counted in its phase; the writer goes on
-                report["errors"].append((began, f"{type(exc).__name__}: {exc}"))
-    except Exception as exc:
-        report["errors"].append((time.monotonic(), f"{type(exc).__name__}: {exc}"))
-    finally:
-        ready.set()
-        results.put(report)
-        connection.close()
-
-
-class Writer:
-    """The writer process: started before the backup, stopped before the restore."""
+class Guest:
+    """The guest's process (``benchmarks.guest``): started before the backup, stopped before
+    the restore. A process started afresh, not forked: a fork would inherit this process's
+    broker connections, and kombu's clean-up of them in the child can wait for ever."""
 
     def __init__(self, *, rate: float, today: date, seed: int) -> None:
-        context = multiprocessing.get_context("fork")
-        self.ready, self.stop_event = context.Event(), context.Event()
-        self.started = context.Value("b", False)
-        self.results = context.Queue()
-        _close_connections_before_fork()
-        self.process = context.Process(
-            target=_writer,
-            kwargs={
-                "rate": rate,
-                "today": today,
-                "seed": seed,
-                "ready": self.ready,
-                "started": self.started,
-                "stop": self.stop_event,
-                "results": self.results,
-            },
-            daemon=True,
+        self.argv = [
+            sys.executable,
+            "-m",
+            "benchmarks.guest",
+            f"--rate={rate}",
+            f"--today={today.isoformat()}",
+            f"--seed={seed}",
+        ]
+        self.proc: subprocess.Popen | None = None
+        self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in stop()
+        self.backend_pid: int | None = None
+
+    @staticmethod
+    def _env() -> dict[str, str]:
+        """This process's environment and settings, on its database (the test one too)."""
+        db = connection.settings_dict
+        url = (
+            f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}"
+            f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{quote(db['NAME'])}"
         )
+        # DJANGO_SETTINGS_MODULE is inherited: inside override_settings,
+        # settings.SETTINGS_MODULE is None.
+        return {**os.environ, "DATABASE_URL": url}
 
     def start(self) -> None:
-        """Start it; raise RuntimeError, saying why, if it cannot book."""
-        self.process.start()
-        if self.ready.wait(READY_TIMEOUT_S) and self.started.value:
+        """Start it and wait until it books; raise RuntimeError, saying why, if it cannot."""
+        self.proc = subprocess.Popen(  # noqa: S603 - our own argv
+            self.argv,
+            cwd=ROOT,
+            env=self._env(),
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+        )
+        readable, _, _ = select.select([self.proc.stdout], [], [], READY_TIMEOUT_S)
+        line = self.proc.stdout.readline() if readable else ""
+        if line.startswith("ready "):
+            self.backend_pid = int(line.split()[1])
             return
         report = self.stop()
         why = report["errors"][0][1] if report["errors"] else "it did not answer"
@@ -142,22 +106,25 @@ class Writer:
     def stop(self) -> dict:
         """Stop it and return its report; its connection is closed once it has exited.
 
-        A writer that does not report (killed, stuck) reports that as its error.
+        A guest that does not report (it failed, or was killed) reports that as its error.
         """
-        self.stop_event.set()
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
         try:
-            report = self.results.get(timeout=READY_TIMEOUT_S)
-        except queue.Empty:
-            report = {
-                "samples": [],
-                "sold_out": [],
-                "busy": [],
-                "errors": [(time.monotonic(), "The guest process did not report.")],
-            }
-        self.process.join(timeout=10)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(timeout=10)
+            out, _ = self.proc.communicate(timeout=READY_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        self.stderr.seek(0)
+        log = self.stderr.read().strip().splitlines()
+        self.stderr.close()
+        lines = out.strip().splitlines()
+        try:
+            report = json.loads(lines[-1])
+        except (IndexError, ValueError):
+            why = log[-1] if log else f"it exited with code {self.proc.returncode}"
+            return {"samples": [], "sold_out": [], "busy": [], "errors": [(time.monotonic(), why)]}
         return report
 
 
@@ -237,7 +204,7 @@ def run_backups(
     seed: int = 1,
     log=print,
 ) -> dict:
-    """Back up, verify and (with ``restore``) restore the database while a writer books.
+    """Back up, verify and (with ``restore``) restore the database while a guest books.
 
     Returns what was measured. The backup records made here, failed ones
     included, are deleted afterwards; their files are in ``backup_dir``, the
@@ -252,8 +219,8 @@ def run_backups(
     result: dict = {"rate": rate, "database_bytes": _database_bytes()}
     try:
         with override_settings(BACKUP_DIR=backup_dir):
-            writer = Writer(rate=rate, today=today, seed=seed)
-            writer.start()
+            guest = Guest(rate=rate, today=today, seed=seed)
+            guest.start()
             marks = [time.monotonic()]
             try:
                 time.sleep(idle_seconds)
@@ -263,7 +230,7 @@ def run_backups(
                 record = backup_verify(backup=record)
                 marks.append(time.monotonic())
             finally:
-                report = writer.stop()
+                report = guest.stop()
             result["phases"] = [
                 _phase_figures(name, start, end, report)
                 for name, start, end in zip(PHASES, marks, marks[1:], strict=False)
@@ -294,7 +261,7 @@ def run_backups(
                     f"errors {phase['errors']}"
                 )
             if restore and record.status == BackupRecord.Status.VERIFIED:
-                result["restore"] = _restore(record, backup_restore, report.get("backend_pid"))
+                result["restore"] = _restore(record, backup_restore, guest.backend_pid)
                 log(
                     f"  restore: {result['restore']['error']}"
                     if "error" in result["restore"]
@@ -312,7 +279,7 @@ def run_backups(
 
 
 def _wait_gone(backend_pid: int | None, *, timeout: float = 10) -> None:
-    """Until the writer's session has ended: the restore refuses to start beside it."""
+    """Until the guest's session has ended: the restore refuses to start beside it."""
     deadline = time.monotonic() + timeout
     while backend_pid:
         with connection.cursor() as cursor:
@@ -327,12 +294,12 @@ def _wait_gone(backend_pid: int | None, *, timeout: float = 10) -> None:
         time.sleep(0.05)
 
 
-def _restore(record: BackupRecord, backup_restore, writer_pid: int | None) -> dict:
+def _restore(record: BackupRecord, backup_restore, guest_pid: int | None) -> dict:
     """Restore ``record`` in place; a restore that cannot be done is reported, not raised."""
     from backups.exceptions import BackupError
 
     try:
-        _wait_gone(writer_pid)
+        _wait_gone(guest_pid)
         started = time.monotonic()
         safety = backup_restore(backup=record)
     except (BackupError, RuntimeError) as exc:
