@@ -56,3 +56,39 @@ def test_health_hides_error_details_and_cache_internals_from_the_public(client):
         body = client.get(reverse("health")).json()
     assert body["checks"]["cache"] == {"status": "error"}
     assert "cache_stats" not in body
+
+
+def test_health_reports_a_broker_outage_at_once_as_degraded_not_down(client, settings):
+    import socket
+    import threading
+
+    from tests.notifications.conftest import celery_broker
+
+    # a broker that takes each connection and hangs up
+    listener = socket.create_server(("127.0.0.1", 0))
+    attempts = []
+
+    def hang_up() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            attempts.append(conn)
+            conn.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    try:
+        with celery_broker(f"redis://127.0.0.1:{listener.getsockname()[1]}/0"):
+            response = client.get(reverse("health"))
+    finally:
+        listener.close()
+
+    body = json.loads(response.content)
+    assert response.status_code == 200
+    assert body["status"] == "degraded"
+    assert body["checks"]["broker"]["status"] == "error"
+    # one attempt: a retry would first wait two seconds, longer than a load
+    # balancer gives the probe, and the probe is asked again anyway
+    assert len(attempts) == 1
