@@ -13,6 +13,7 @@ import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from time import monotonic
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -139,15 +140,26 @@ def dispatch_on_commit(notification_id: int) -> None:
     transaction.on_commit(lambda: dispatch(notification_id))
 
 
+# After a publish fails, this process leaves the broker alone until then
+# (monotonic seconds): each try holds the guest's request for its retries.
+_publish_paused_until = 0.0
+
+
 def dispatch(notification_id: int) -> bool:
     """Queue the delivery task now; a broker outage is logged, never raised.
 
     The event has already committed when this runs, so raising would turn a
     booking that succeeded into an error page; the row stays pending and the
-    sweeper sends it once the broker is back.
+    sweeper sends it once the broker is back. After a failure the process
+    does not try again for NOTIFICATION_PUBLISH_PAUSE_SECONDS: every try
+    costs the request about 0.2 s of retries, for a row the sweeper sends
+    anyway. Returns whether the task was queued.
     """
+    global _publish_paused_until
     from .tasks import deliver_notification_task
 
+    if monotonic() < _publish_paused_until:
+        return False
     try:
         deliver_notification_task.delay(notification_id=notification_id)
     except Retry:
@@ -155,13 +167,23 @@ def dispatch(notification_id: int) -> bool:
         # for a retry; the row is pending with its next due time.
         return True
     except Exception:
+        pause = settings.NOTIFICATION_PUBLISH_PAUSE_SECONDS
+        _publish_paused_until = monotonic() + pause
         logger.warning(
-            "Could not queue notification %s; the sweeper will send it.",
+            "Could not queue notification %s; the sweeper will send it. "
+            "Not queueing from this process for %g s.",
             notification_id,
+            pause,
             exc_info=True,
         )
         return False
     return True
+
+
+def reset_publish_pause() -> None:
+    """Try the broker again at the next dispatch (tests; a new broker connection)."""
+    global _publish_paused_until
+    _publish_paused_until = 0.0
 
 
 # --- Booking events -----------------------------------------------------------

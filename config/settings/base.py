@@ -390,6 +390,10 @@ NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", def
 # task's hard time limit so a slow send is never taken over.
 NOTIFICATION_SENDING_LEASE_SECONDS = env.int("NOTIFICATION_SENDING_LEASE_SECONDS", default=300)
 NOTIFICATION_SWEEP_BATCH = env.int("NOTIFICATION_SWEEP_BATCH", default=500)
+# After a failed publish a process leaves the broker alone this long: each
+# try costs a guest's request the publish retries, and the sweeper sends the
+# rows left pending once the broker is back.
+NOTIFICATION_PUBLISH_PAUSE_SECONDS = env.float("NOTIFICATION_PUBLISH_PAUSE_SECONDS", default=5.0)
 
 # --- Observability ----------------------------------------------------------
 

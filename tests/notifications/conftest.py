@@ -18,6 +18,7 @@ from django.conf import settings as django_settings
 from django.db import close_old_connections
 
 from config.celery import app as celery_app
+from notifications.services import reset_publish_pause
 
 
 @dataclass
@@ -84,8 +85,9 @@ def celery_broker(url: str) -> Iterator[None]:
 
 def _reset_producer_pools() -> None:
     # Celery caches the broker connection pool on first publish; drop it so
-    # the next publish connects to the URL set now.
+    # the next publish connects to the URL set now, whatever the last one did.
     celery_app._after_fork()
+    reset_publish_pause()
 
 
 @pytest.fixture

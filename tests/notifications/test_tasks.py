@@ -1,5 +1,6 @@
 """Delivery through a real Celery worker on the Redis broker and a real SMTP server."""
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 from email import message_from_bytes
@@ -69,6 +70,39 @@ def test_broker_down_at_commit_keeps_the_event_and_the_pending_row(smtp_server):
     with celery_broker(UNREACHABLE_BROKER):
         assert notifications_sweep() == [confirmation_of(booking).pk]
     assert confirmation_of(booking).status == Status.PENDING
+
+
+def test_after_a_failed_publish_the_process_leaves_the_broker_alone_for_a_while(settings, caplog):
+    settings.NOTIFICATION_PUBLISH_PAUSE_SECONDS = 3
+    ana, bo, cy = (booking_with_nights(guest_email=f"{n}@example.com") for n in ("ana", "bo", "cy"))
+
+    def failed_publishes() -> int:
+        return caplog.text.count("Could not queue notification")
+
+    with celery_broker(UNREACHABLE_BROKER):
+        # given: a confirmation whose email could not be queued
+        with transaction.atomic():
+            notify_booking_event(booking=ana, event="confirmed")
+        assert failed_publishes() == 1
+
+        # when: the next one commits during the pause
+        with transaction.atomic():
+            notify_booking_event(booking=bo, event="confirmed")
+
+        # then: it did not try the broker (each try holds the guest's request
+        # for its retries); its email waits for the sweeper like the first
+        assert failed_publishes() == 1
+        assert confirmation_of(bo).status == Status.PENDING
+        assert "Not queueing from this process for 3 s" in caplog.text
+
+        # and after the pause the process tries the broker again
+        time.sleep(3.1)
+        with transaction.atomic():
+            notify_booking_event(booking=cy, event="confirmed")
+        assert failed_publishes() == 2
+
+    # and nothing was lost: the sweeper finds all three once the broker is back
+    assert set(notifications_sweep()) >= {confirmation_of(b).pk for b in (ana, bo, cy)}
 
 
 def test_sweeper_sends_through_the_worker_once_the_broker_is_back(celery_worker, smtp_server):
