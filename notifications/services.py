@@ -167,6 +167,15 @@ def dispatch(notification_id: int) -> bool:
         # for a retry; the row is pending with its next due time.
         return True
     except Exception:
+        if deliver_notification_task.app.conf.task_always_eager:
+            # No broker: the task itself failed here, and pausing would only
+            # hold back the next emails.
+            logger.warning(
+                "Could not send notification %s; the sweeper will send it.",
+                notification_id,
+                exc_info=True,
+            )
+            return False
         pause = settings.NOTIFICATION_PUBLISH_PAUSE_SECONDS
         _publish_paused_until = monotonic() + pause
         logger.warning(
@@ -683,8 +692,13 @@ def notifications_sweep(*, now: datetime | None = None) -> list[int]:
         .order_by("scheduled_at")
         .values_list("pk", flat=True)[: settings.NOTIFICATION_SWEEP_BATCH]
     )
-    for notification_id in due:
-        dispatch(notification_id)
+    left = sum(1 for notification_id in due if not dispatch(notification_id))
+    if left:
+        logger.warning(
+            "%d of %d due notification(s) could not be queued; the next sweep tries again.",
+            left,
+            len(due),
+        )
     return due
 
 
