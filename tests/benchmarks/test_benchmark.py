@@ -3,6 +3,7 @@
 import gc
 import json
 import os
+import time
 from urllib.parse import quote
 
 import pytest
@@ -224,16 +225,20 @@ def test_notification_delivery_refuses_to_run_beside_another_worker(tmp_path, se
     with (
         celery_broker(settings.CELERY_BROKER_URL),
         start_worker(celery_app, pool="solo", perform_ping_check=False),
-        pytest.raises(RuntimeError, match=r"Another Celery worker \(.+\) consumes from"),
     ):
-        run_delivery(
-            emails=1,
-            concurrency=1,
-            today=timezone.now().date(),
-            worker_env={},
-            log_dir=tmp_path,
-            log=lambda _message: None,
-        )
+        # the other worker is consuming (on a slow host it takes a moment)
+        deadline = time.monotonic() + 30
+        while not celery_app.control.ping(timeout=0.5) and time.monotonic() < deadline:
+            pass
+        with pytest.raises(RuntimeError, match=r"Another Celery worker \(.+\) consumes from"):
+            run_delivery(
+                emails=1,
+                concurrency=1,
+                today=timezone.now().date(),
+                worker_env={},
+                log_dir=tmp_path,
+                log=lambda _message: None,
+            )
     # it stopped before confirming anything
     assert not Booking.objects.filter(guest_email__startswith="delivery-").exists()
 
