@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 from django.core.cache import cache
 
@@ -16,6 +18,16 @@ def _clear_cache():
     cache.clear()
     reset_process_state()
     reset_publish_pause()
+
+
+@pytest.fixture(autouse=True)
+def _root_log_level():
+    """A Celery worker started in a test sets the root logger to its own level
+    (ERROR) and leaves it there: later tests would see no warnings at all."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    root.setLevel(level)
 
 
 @pytest.fixture
