@@ -235,16 +235,15 @@ def contention_markdown(c: dict) -> list[str]:
     return lines
 
 
+def _results_file(title: str, data: dict, body: list[str]) -> str:
+    """The results file of a part run alone: its title, the machine, its body."""
+    lines = [f"# {title}", "", f"Run {data['finished_at']} on {machine_line(data['machine'])}."]
+    return "\n".join([*lines, "", *body])
+
+
 def delivery_results_markdown(data: dict) -> str:
     """The results file of ``python -m benchmarks delivery``."""
-    lines = [
-        "# Notification delivery",
-        "",
-        f"Run {data['finished_at']} on {machine_line(data['machine'])}.",
-        "",
-        *_delivery_body(data["delivery"]),
-    ]
-    return "\n".join(lines)
+    return _results_file("Notification delivery", data, _delivery_body(data["delivery"]))
 
 
 def delivery_markdown(d: dict) -> list[str]:
@@ -284,14 +283,7 @@ def _delivery_body(d: dict) -> list[str]:
 
 def backups_results_markdown(data: dict) -> str:
     """The results file of ``python -m benchmarks backups``."""
-    lines = [
-        "# Backups",
-        "",
-        f"Run {data['finished_at']} on {machine_line(data['machine'])}.",
-        "",
-        *_backups_body(data["backups"]),
-    ]
-    return "\n".join(lines)
+    return _results_file("Backups", data, _backups_body(data["backups"]))
 
 
 def backups_markdown(b: dict) -> list[str]:
