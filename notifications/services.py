@@ -679,7 +679,10 @@ def _finish_retry(notification: Notification, error: str, delay: int) -> None:
 
 
 def notifications_sweep(*, now: datetime | None = None) -> list[int]:
-    """Queue the due pending rows no task is handling; return their ids.
+    """Queue the due pending rows no task is handling; return the ids it queued.
+
+    A row that could not be queued (the broker is down, or this process has
+    paused publishing) stays pending, due, for the next sweep.
 
     First returns to pending the rows whose worker died mid-send (a claim older
     than the lease, longer than any task may run), or fails them when they had
@@ -692,14 +695,14 @@ def notifications_sweep(*, now: datetime | None = None) -> list[int]:
         .order_by("scheduled_at")
         .values_list("pk", flat=True)[: settings.NOTIFICATION_SWEEP_BATCH]
     )
-    left = sum(1 for notification_id in due if not dispatch(notification_id))
-    if left:
+    queued = [notification_id for notification_id in due if dispatch(notification_id)]
+    if len(queued) < len(due):
         logger.warning(
             "%d of %d due notification(s) could not be queued; the next sweep tries again.",
-            left,
+            len(due) - len(queued),
             len(due),
         )
-    return due
+    return queued
 
 
 @transaction.atomic
