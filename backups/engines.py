@@ -350,18 +350,23 @@ class PostgresEngine(Engine):
             rows = conn.execute(
                 """
                 SELECT coalesce(nullif(application_name, ''), usename, '?'),
-                       coalesce(host(client_addr), 'local socket')
+                       coalesce(host(client_addr), 'local socket'),
+                       pid
                 FROM pg_stat_activity
                 WHERE datname = current_database()
                   AND backend_type = 'client backend'
                   AND pid <> pg_backend_pid()
                   AND application_name <> %s
-                ORDER BY 1, 2
+                ORDER BY 1, 2, 3
                 """,
                 [self._conninfo()["application_name"]],
             ).fetchall()
         if rows:
-            who = ", ".join(sorted({f"{name} from {addr}" for name, addr in rows}))
+            # The server's process ids, for pg_stat_activity or pg_terminate_backend.
+            sessions: dict[str, list[str]] = {}
+            for name, addr, pid in rows:
+                sessions.setdefault(f"{name} from {addr}", []).append(str(pid))
+            who = "; ".join(f"{key}: pid {', '.join(pids)}" for key, pids in sessions.items())
             raise BackupError(
                 f"Refusing to restore: {len(rows)} other session(s) connected to "
                 f"{self.database_name} ({who}). Stop the web, worker and beat processes "

@@ -259,8 +259,9 @@ def test_restore_refuses_while_another_process_is_connected(backup_dir, hotel_da
     engine = PostgresEngine({**settings.DATABASES["default"]})
     with engine._connect() as web:
         web.execute("SET application_name = 'gunicorn'")
-        # when
-        with pytest.raises(BackupError, match=r"1 other session.*gunicorn"):
+        # when (the message names its server process, for pg_stat_activity)
+        pid = web.info.backend_pid
+        with pytest.raises(BackupError, match=rf"1 other session.*\(gunicorn from .+: pid {pid}\)"):
             backup_restore(backup=record)
     # then nothing was replaced: what that process writes would be in neither
     # the safety backup nor the restored database
