@@ -19,7 +19,8 @@ stay and cancels it, ``rate`` times a second, through the booking services,
 with its own connection. Its latencies are grouped by phase: ``idle`` (before
 the backup, the baseline), ``backup`` and ``verify``. A restore needs the
 database alone, so the guest stops before it, as the web and worker
-processes must. Its bookings are cancelled as it goes; those made before the
+processes must, and the run waits for the sessions of stopped processes to
+end. Its bookings are cancelled as it goes; those made before the
 backup's snapshot stay in the database, cancelled, as the other scenarios'
 do.
 """
@@ -70,7 +71,6 @@ class Guest:
         ]
         self.proc: subprocess.Popen | None = None
         self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in stop()
-        self.backend_pid: int | None = None
 
     @staticmethod
     def _env() -> dict[str, str]:
@@ -97,7 +97,6 @@ class Guest:
         readable, _, _ = select.select([self.proc.stdout], [], [], READY_TIMEOUT_S)
         line = self.proc.stdout.readline() if readable else ""
         if line.startswith("ready "):
-            self.backend_pid = int(line.split()[1])
             return
         report = self.stop()
         why = report["errors"][0][1] if report["errors"] else "it did not answer"
@@ -202,13 +201,15 @@ def run_backups(
     backup_dir: Path,
     restore: bool = True,
     seed: int = 1,
+    settle_seconds: float = 10,
     log=print,
 ) -> dict:
     """Back up, verify and (with ``restore``) restore the database while a guest books.
 
-    Returns what was measured. The backup records made here, failed ones
-    included, are deleted afterwards; their files are in ``backup_dir``, the
-    caller's to remove.
+    Before the restore it waits up to ``settle_seconds`` for the other
+    sessions on the database to end. Returns what was measured. The backup
+    records made here, failed ones included, are deleted afterwards; their
+    files are in ``backup_dir``, the caller's to remove.
     """
     from backups.services import backup_create, backup_restore, backup_verify
 
@@ -261,7 +262,9 @@ def run_backups(
                     f"errors {phase['errors']}"
                 )
             if restore and record.status == BackupRecord.Status.VERIFIED:
-                result["restore"] = _restore(record, backup_restore, guest.backend_pid)
+                result["restore"] = _restore(
+                    record, backup_restore, settle_seconds=settle_seconds, log=log
+                )
                 log(
                     f"  restore: {result['restore']['error']}"
                     if "error" in result["restore"]
@@ -278,31 +281,45 @@ def run_backups(
     return result
 
 
-def _wait_gone(backend_pid: int | None, *, timeout: float = 10) -> None:
-    """Until the guest's session has ended: the restore refuses to start beside it."""
+def _wait_alone(*, timeout: float, log) -> None:
+    """Until this process is alone on the database, for at most ``timeout`` seconds.
+
+    The guest's server process, and those of processes that have just
+    stopped, end a moment after their clients. A session still there after
+    ``timeout`` is left for the restore to refuse, naming it.
+    """
+    from backups.engines import engine_for
+    from backups.exceptions import BackupError
+
+    engine = engine_for(alias=connection.alias)
     deadline = time.monotonic() + timeout
-    while backend_pid:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [backend_pid])
-            if cursor.fetchone() is None:
+    waited = False
+    while True:
+        connection.close()  # this process's own session would count as another
+        try:
+            engine.check_no_other_sessions()
+        except BackupError:
+            if time.monotonic() >= deadline:
                 return
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"The guest process's database session (pid {backend_pid}) was still open "
-                f"{timeout:g} s after the process stopped."
-            )
-        time.sleep(0.05)
+            if not waited:
+                waited = True
+                log(f"  restore: waiting up to {timeout:g} s for the other sessions to end")
+            time.sleep(0.1)
+        else:
+            if waited:
+                log("  restore: alone on the database")
+            return
 
 
-def _restore(record: BackupRecord, backup_restore, guest_pid: int | None) -> dict:
+def _restore(record: BackupRecord, backup_restore, *, settle_seconds: float, log) -> dict:
     """Restore ``record`` in place; a restore that cannot be done is reported, not raised."""
     from backups.exceptions import BackupError
 
     try:
-        _wait_gone(guest_pid)
+        _wait_alone(timeout=settle_seconds, log=log)
         started = time.monotonic()
         safety = backup_restore(backup=record)
-    except (BackupError, RuntimeError) as exc:
+    except BackupError as exc:
         return {"error": f"the restore was not done: {exc}"}
     seconds = time.monotonic() - started
     return {

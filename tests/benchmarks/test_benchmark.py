@@ -3,6 +3,7 @@
 import gc
 import json
 import os
+import threading
 import time
 from urllib.parse import quote
 
@@ -302,26 +303,58 @@ def test_backups_report_a_restore_refused_beside_another_session_and_keep_the_fi
     from benchmarks.backups import failed, run_backups
 
     db = connection.settings_dict
+    logged = []
     # a psql shell, or a web process left running, on the same database
     with psycopg.connect(
         dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"], autocommit=True
-    ):
+    ) as shell:
+        shell_pid = shell.info.backend_pid
         result = run_backups(
             rate=20,
             idle_seconds=0.2,
             today=timezone.now().date(),
             backup_dir=tmp_path,
-            log=lambda _message: None,
+            settle_seconds=0.5,
+            log=logged.append,
         )
 
+    # the run waited for it to end, then the restore refused, naming it
+    assert "  restore: waiting up to 0.5 s for the other sessions to end" in logged
     assert result["restore"]["error"].startswith(
         "the restore was not done: Refusing to restore: 1 other session(s) connected"
     )
+    assert f": pid {shell_pid})" in result["restore"]["error"]
     assert failed(result) == [result["restore"]["error"]]
     # what was measured before the restore is kept
     assert result["backup"]["status"] == BackupRecord.Status.VERIFIED
     assert [p["phase"] for p in result["phases"]] == ["idle", "backup", "verify"]
     assert not BackupRecord.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_before_the_restore_the_run_waits_for_a_session_that_is_ending():
+    import psycopg
+
+    from benchmarks.backups import _wait_alone
+
+    db = connection.settings_dict
+    # given a session whose process stops a moment later, as the guest's does
+    ending = psycopg.connect(
+        dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"], autocommit=True
+    )
+    threading.Timer(0.5, ending.close).start()
+    logged = []
+
+    # when
+    _wait_alone(timeout=60, log=logged.append)
+
+    # then it waited, and went on once the session had ended (at the limit it
+    # would go on without saying it is alone)
+    assert ending.closed
+    assert logged == [
+        "  restore: waiting up to 60 s for the other sessions to end",
+        "  restore: alone on the database",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
