@@ -152,17 +152,30 @@ def _check_cache() -> dict:
     return {"status": "ok"} if ok else {"status": "error", "error": "cache did not answer"}
 
 
+# How long /health/ waits for the broker: load balancers give a probe a few seconds.
+BROKER_PROBE_TIMEOUT_S = 1.0
+
+
 def _check_broker() -> dict:
     if settings.CELERY_TASK_ALWAYS_EAGER or not settings.CELERY_BROKER_URL:
         return {"status": "disabled", "detail": "tasks run eagerly in the web process"}
     from config.celery import app
 
     try:
-        with app.connection_for_write() as conn:
+        # Its own connection, with a short connect timeout: a broker host
+        # that drops packets would otherwise hold the probe for the
+        # publishers' CELERY_BROKER_CONNECTION_TIMEOUT.
+        with app.connection_for_write(
+            connect_timeout=BROKER_PROBE_TIMEOUT_S,
+            transport_options={
+                "socket_connect_timeout": BROKER_PROBE_TIMEOUT_S,
+                "socket_timeout": BROKER_PROBE_TIMEOUT_S,
+            },
+        ) as conn:
             # One attempt: a retry waits two seconds first, which made the
             # probe take longer than a load balancer's timeout while the
             # broker was down, and the probe asks again anyway.
-            conn.ensure_connection(max_retries=0, timeout=1)
+            conn.ensure_connection(max_retries=0, timeout=BROKER_PROBE_TIMEOUT_S)
         return {"status": "ok"}
     except Exception as exc:
         return {"status": "error", "error": str(exc)[:200]}

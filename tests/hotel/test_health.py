@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from django.db import connections
 from django.test import override_settings
 from django.urls import reverse
 
@@ -96,3 +97,50 @@ def test_health_reports_a_broker_outage_at_once_as_degraded_not_down(client):
     # one attempt: a retry would first wait two seconds, longer than a load
     # balancer gives the probe, and the probe is asked again anyway
     assert len(attempts) == 1
+
+
+def test_health_does_not_wait_the_publishers_connect_timeout_on_a_broker_that_drops_packets(
+    client, settings
+):
+    import socket
+    import threading
+
+    from tests.notifications.conftest import celery_broker
+
+    # a broker host that drops packets: its accept queue (one place) is
+    # full and never read, so a new connection's handshake goes unanswered
+    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
+    address = listener.getsockname()
+    queued = socket.create_connection(address)
+    # and publishers that would wait for it longer than any probe may take
+    settings.CELERY_BROKER_CONNECTION_TIMEOUT = 60
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        "socket_connect_timeout": 60,
+    }
+    answered = []
+
+    def probe() -> None:
+        try:
+            with (
+                celery_broker(f"redis://127.0.0.1:{address[1]}/0"),
+                override_settings(CELERY_TASK_ALWAYS_EAGER=False),
+            ):
+                answered.append(client.get(reverse("health")))
+        finally:
+            connections.close_all()
+
+    try:
+        thread = threading.Thread(target=probe, daemon=True)
+        thread.start()
+        # A hang guard, not a speed check: the probe gives up in a second or
+        # two; at the publishers' timeout it would take a minute.
+        thread.join(timeout=20)
+    finally:
+        queued.close()
+        listener.close()
+
+    assert answered, "the probe waited for the broker as long as a publisher would"
+    body = answered[0].json()
+    assert answered[0].status_code == 200
+    assert body["checks"]["broker"]["status"] == "error"
