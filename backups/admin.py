@@ -1,15 +1,19 @@
+import logging
+
 from django.contrib import admin, messages
-from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from hotel.admin_mixins import CheckedSelectionMixin
 
 from .models import BackupRecord
 from .tasks import backup_verify_task
+
+logger = logging.getLogger(__name__)
 
 
 @admin.register(BackupRecord)
@@ -48,19 +52,38 @@ class BackupRecordAdmin(CheckedSelectionMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Verify now (restore into a scratch database)"))
     def verify_now(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
+        ids = sorted(queryset.values_list("pk", flat=True))
+        queued = []
         for pk in ids:
-            transaction.on_commit(lambda pk=pk: backup_verify_task.delay(backup_id=pk))
-        self.message_user(
-            request,
-            ngettext(
-                "Queued the verification of %(count)d backup.",
-                "Queued the verification of %(count)d backups.",
-                len(ids),
+            try:
+                backup_verify_task.delay(backup_id=pk)
+            except BrokerUnavailable:
+                # The broker is down: the rest would each wait for it as long.
+                logger.warning("Could not queue the verification of backup %s.", pk, exc_info=True)
+                break
+            queued.append(pk)
+        if queued:
+            self.message_user(
+                request,
+                ngettext(
+                    "Queued the verification of %(count)d backup.",
+                    "Queued the verification of %(count)d backups.",
+                    len(queued),
+                )
+                % {"count": len(queued)},
+                messages.SUCCESS,
             )
-            % {"count": len(ids)},
-            messages.SUCCESS,
-        )
+        if len(queued) < len(ids):
+            left = ", ".join(f"#{pk}" for pk in ids[len(queued) :])
+            self.message_user(
+                request,
+                _(
+                    "Could not queue the verification of %(left)s: the task queue does not "
+                    "answer. Try again later, or run manage.py verify_backup ID on the server."
+                )
+                % {"left": left},
+                messages.ERROR,
+            )
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -1,13 +1,17 @@
+import json
 from pathlib import Path
 
 import pytest
+import redis
 from django.urls import reverse
 from django.utils import timezone
 
 from backups.models import BackupRecord
 from backups.services import backup_create
-from backups.tasks import backup_create_task, nightly_backup_task
+from backups.tasks import backup_create_task, backup_verify_task, nightly_backup_task
+from config.celery import app as celery_app
 from notifications.models import Notification
+from tests.notifications.conftest import celery_broker
 
 from .conftest import truncate
 
@@ -69,30 +73,72 @@ def test_admin_lists_backups_with_status_size_and_age(staff_client, backup_dir):
     assert "KB" in content
 
 
-def test_admin_verify_now_queues_the_verification(
-    staff_client, backup_dir, django_capture_on_commit_callbacks
-):
+def _queued_tasks(broker_url: str, queue: str) -> list[tuple[str, str]]:
+    """The (task name, keyword arguments) of the messages waiting on a Redis broker's queue."""
+    messages = redis.Redis.from_url(broker_url).lrange(queue, 0, -1)
+    return sorted(
+        (body["headers"]["task"], body["headers"]["kwargsrepr"])
+        for body in (json.loads(message) for message in messages)
+    )
+
+
+def test_admin_verify_now_queues_the_verification(staff_client, backup_dir, settings):
     good = backup_create()
     bad = backup_create()
     truncate(Path(bad.path))
+    queue = celery_app.conf.task_default_queue
 
-    with django_capture_on_commit_callbacks() as callbacks:
+    # given a broker with no worker, so the tasks wait on it
+    with celery_broker(settings.CELERY_BROKER_URL):
+        with celery_app.connection_for_write() as connection:
+            connection.default_channel.queue_purge(queue)
         response = staff_client.post(
             reverse("admin:backups_backuprecord_changelist"),
             {"action": "verify_now", "_selected_action": [good.pk, bad.pk]},
             follow=True,
         )
+        waiting = _queued_tasks(settings.CELERY_BROKER_URL, queue)
+        with celery_app.connection_for_write() as connection:
+            connection.default_channel.queue_purge(queue)
+
     # queued, not run inside the request
     assert "Queued the verification of 2 backups." in response.content.decode()
+    assert waiting == sorted(
+        ("backups.verify", repr({"backup_id": pk})) for pk in (good.pk, bad.pk)
+    )
     assert set(BackupRecord.objects.values_list("status", flat=True)) == {"created"}
 
-    for callback in callbacks:
-        callback()
-
+    # and what the worker then does with each
+    for pk in (good.pk, bad.pk):
+        backup_verify_task.delay(backup_id=pk)
     good.refresh_from_db()
     bad.refresh_from_db()
     assert good.status == BackupRecord.Status.VERIFIED
     assert bad.status == BackupRecord.Status.FAILED
+
+
+def test_admin_verify_now_says_so_when_the_task_queue_is_down(staff_client, backup_dir):
+    first = backup_create()
+    second = backup_create()
+
+    with celery_broker("redis://127.0.0.1:1/0"):
+        response = staff_client.post(
+            reverse("admin:backups_backuprecord_changelist"),
+            {"action": "verify_now", "_selected_action": [first.pk, second.pk]},
+            follow=True,
+        )
+
+    # a page that tells staff what happened and what to do, not an error page
+    # nor a "Queued" for tasks that are nowhere
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Queued the verification" not in content
+    assert (
+        f"Could not queue the verification of #{first.pk}, #{second.pk}: "
+        "the task queue does not answer."
+    ) in content
+    assert "manage.py verify_backup ID" in content
+    assert set(BackupRecord.objects.values_list("status", flat=True)) == {"created"}
 
 
 def test_admin_changelist_query_count_does_not_grow_with_backups(
