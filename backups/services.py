@@ -463,7 +463,7 @@ def _backup_restore(*, backup: BackupRecord, progress: Progress, alias: str) -> 
 
     engine.check_restore_tools()
     connection = connections[alias]
-    _close_connections(connection)
+    close_connections(connection)
     engine.check_no_other_sessions()
     progress("Taking a safety backup of the current database first")
     safety = _backup_create(reason=BackupRecord.Reason.PRE_RESTORE, progress=progress, alias=alias)
@@ -471,7 +471,7 @@ def _backup_restore(*, backup: BackupRecord, progress: Progress, alias: str) -> 
 
     # Connections opened before the restore may hold locks or cached state of
     # tables that are about to be replaced.
-    _close_connections(connection)
+    close_connections(connection)
     engine.restore(path=Path(backup.path), progress=progress)
     connection.close()
 
@@ -485,7 +485,12 @@ def _backup_restore(*, backup: BackupRecord, progress: Progress, alias: str) -> 
     return BackupRecord.objects.get(path=safety.path)
 
 
-def _close_connections(connection) -> None:
+def close_connections(connection) -> None:
+    """Close this process's sessions on ``connection``'s database, its pool's included.
+
+    With a pool, ``close()`` only hands the session back, and the pool's
+    sessions would count as other sessions in the restore's way.
+    """
     connection.close()
     if hasattr(connection, "close_pool"):
         connection.close_pool()

@@ -286,18 +286,23 @@ def _wait_alone(*, timeout: float, log) -> None:
 
     The guest's server process, and those of processes that have just
     stopped, end a moment after their clients. A session still there after
-    ``timeout`` is left for the restore to refuse, naming it.
+    ``timeout`` is left for the restore to refuse, naming it, and a database
+    it cannot reach for the restore to report.
     """
     from backups.engines import engine_for
-    from backups.exceptions import BackupError
+    from backups.exceptions import BackupError, BackupUnavailable
+    from backups.services import close_connections
 
     engine = engine_for(alias=connection.alias)
     deadline = time.monotonic() + timeout
     waited = False
     while True:
-        connection.close()  # this process's own session would count as another
+        # This process's own sessions, its pool's too, would count as others.
+        close_connections(connection)
         try:
             engine.check_no_other_sessions()
+        except BackupUnavailable:
+            return  # no waiting brings the database back: the restore says so
         except BackupError:
             if time.monotonic() >= deadline:
                 return
