@@ -5,6 +5,7 @@ import pytest
 import redis
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from backups.models import BackupRecord
 from backups.services import backup_create
@@ -75,7 +76,8 @@ def test_admin_lists_backups_with_status_size_and_age(staff_client, backup_dir):
 
 def _queued_tasks(broker_url: str, queue: str) -> list[tuple[str, str]]:
     """The (task name, keyword arguments) of the messages waiting on a Redis broker's queue."""
-    messages = redis.Redis.from_url(broker_url).lrange(queue, 0, -1)
+    with redis.Redis.from_url(broker_url) as client:
+        messages = client.lrange(queue, 0, -1)
     return sorted(
         (body["headers"]["task"], body["headers"]["kwargsrepr"])
         for body in (json.loads(message) for message in messages)
@@ -138,6 +140,59 @@ def test_admin_verify_now_says_so_when_the_task_queue_is_down(staff_client, back
         "the task queue does not answer."
     ) in content
     assert "manage.py verify_backup ID" in content
+    assert set(BackupRecord.objects.values_list("status", flat=True)) == {"created"}
+
+
+def test_admin_verify_now_without_a_task_queue_verifies_at_once_and_says_how_each_went(
+    staff_client, backup_dir
+):
+    # given the embedded default, where tasks run eagerly in the web process
+    # (the test settings too)
+    assert celery_app.conf.task_always_eager
+    good = backup_create()
+    bad = backup_create()
+    truncate(Path(bad.path))
+
+    response = staff_client.post(
+        reverse("admin:backups_backuprecord_changelist"),
+        {"action": "verify_now", "_selected_action": [good.pk, bad.pk]},
+        follow=True,
+    )
+
+    content = response.content.decode()
+    good.refresh_from_db()
+    bad.refresh_from_db()
+    assert good.status == BackupRecord.Status.VERIFIED
+    assert bad.status == BackupRecord.Status.FAILED
+    assert "Queued" not in content
+    assert f"Verified #{good.pk}." in content
+    assert f"Backup #{bad.pk} failed its verification: " in content
+    assert escape(bad.error) in content
+
+
+def test_admin_verify_now_without_a_task_queue_says_so_when_a_restore_holds_the_lock(
+    staff_client, backup_dir
+):
+    from backups.locks import backup_lock
+
+    first = backup_create()
+    second = backup_create()
+
+    # given a restore or prune running elsewhere
+    with backup_lock(exclusive=True, what="restore a backup"):
+        response = staff_client.post(
+            reverse("admin:backups_backuprecord_changelist"),
+            {"action": "verify_now", "_selected_action": [first.pk, second.pk]},
+            follow=True,
+        )
+
+    # a page that says why, not an error page, and nothing recorded
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert (
+        f"Could not verify #{first.pk}, #{second.pk}: Cannot verify a backup now: "
+        "a restore or prune is running."
+    ) in content
     assert set(BackupRecord.objects.values_list("status", flat=True)) == {"created"}
 
 
