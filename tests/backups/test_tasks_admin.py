@@ -84,6 +84,15 @@ def _queued_tasks(broker_url: str, queue: str) -> list[tuple[str, str]]:
     )
 
 
+def _verify_now(staff_client, *records: BackupRecord):
+    """Staff select ``records`` in the backups list and choose "Verify now"."""
+    return staff_client.post(
+        reverse("admin:backups_backuprecord_changelist"),
+        {"action": "verify_now", "_selected_action": [r.pk for r in records]},
+        follow=True,
+    )
+
+
 def test_admin_verify_now_queues_the_verification(staff_client, backup_dir, settings):
     good = backup_create()
     bad = backup_create()
@@ -94,11 +103,7 @@ def test_admin_verify_now_queues_the_verification(staff_client, backup_dir, sett
     with celery_broker(settings.CELERY_BROKER_URL):
         with celery_app.connection_for_write() as connection:
             connection.default_channel.queue_purge(queue)
-        response = staff_client.post(
-            reverse("admin:backups_backuprecord_changelist"),
-            {"action": "verify_now", "_selected_action": [good.pk, bad.pk]},
-            follow=True,
-        )
+        response = _verify_now(staff_client, good, bad)
         waiting = _queued_tasks(settings.CELERY_BROKER_URL, queue)
         with celery_app.connection_for_write() as connection:
             connection.default_channel.queue_purge(queue)
@@ -124,11 +129,7 @@ def test_admin_verify_now_says_so_when_the_task_queue_is_down(staff_client, back
     second = backup_create()
 
     with celery_broker("redis://127.0.0.1:1/0"):
-        response = staff_client.post(
-            reverse("admin:backups_backuprecord_changelist"),
-            {"action": "verify_now", "_selected_action": [first.pk, second.pk]},
-            follow=True,
-        )
+        response = _verify_now(staff_client, first, second)
 
     # a page that tells staff what happened and what to do, not an error page
     # nor a "Queued" for tasks that are nowhere
@@ -153,11 +154,7 @@ def test_admin_verify_now_without_a_task_queue_verifies_at_once_and_says_how_eac
     bad = backup_create()
     truncate(Path(bad.path))
 
-    response = staff_client.post(
-        reverse("admin:backups_backuprecord_changelist"),
-        {"action": "verify_now", "_selected_action": [good.pk, bad.pk]},
-        follow=True,
-    )
+    response = _verify_now(staff_client, good, bad)
 
     content = response.content.decode()
     good.refresh_from_db()
@@ -180,11 +177,7 @@ def test_admin_verify_now_without_a_task_queue_says_so_when_a_restore_holds_the_
 
     # given a restore or prune running elsewhere
     with backup_lock(exclusive=True, what="restore a backup"):
-        response = staff_client.post(
-            reverse("admin:backups_backuprecord_changelist"),
-            {"action": "verify_now", "_selected_action": [first.pk, second.pk]},
-            follow=True,
-        )
+        response = _verify_now(staff_client, first, second)
 
     # a page that says why, not an error page, and nothing recorded
     assert response.status_code == 200
