@@ -1,6 +1,12 @@
-"""Requests no page can answer, refused before any view runs."""
+"""Requests no page can answer: refused before any view runs, or when the database is down."""
 
 from django.core.exceptions import BadRequest
+from django.db import OperationalError
+from django.http import HttpResponse
+from django.template import loader
+from django.utils.cache import add_never_cache_headers
+
+from config.postgresql.base import DatabaseUnreachable
 
 NUL = "\x00"
 
@@ -29,3 +35,34 @@ def reject_nul_characters(get_response):
 
 def _has_nul(data) -> bool:
     return any(NUL in key or any(NUL in value for value in values) for key, values in data.lists())
+
+
+class DatabaseUnreachableMiddleware:
+    """Answer 503 with a page that says so when a view could not reach the database.
+
+    Such a request ran no statement (config.postgresql), so nothing was booked
+    or changed by it. Django's answer would be its 500 page after a traceback
+    in the log for every request of the outage; a 503 with Retry-After tells
+    browsers, crawlers and load balancers that it will pass. Pages the read
+    cache serves without the database are not affected.
+    """
+
+    RETRY_AFTER_S = 30
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not (
+            isinstance(exception, OperationalError)
+            and isinstance(exception.__cause__, DatabaseUnreachable)
+        ):
+            return None
+        # No request context: its processors may need the database too.
+        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(self.RETRY_AFTER_S)
+        add_never_cache_headers(response)
+        return response

@@ -7,17 +7,21 @@ from django.core.cache import cache
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Each test starts with an empty cache (the test Redis database is the suite's own)
-    and with the broker and the cache tried again, whatever the last test's outage."""
+    and with the broker, the cache and the database tried again, whatever the last
+    test's outage."""
     from caching.api import reset_process_state
+    from config.postgresql.base import reset_outages
     from notifications.services import reset_publish_pause
 
     cache.clear()
     reset_process_state()
     reset_publish_pause()
+    reset_outages()
     yield
     cache.clear()
     reset_process_state()
     reset_publish_pause()
+    reset_outages()
 
 
 @pytest.fixture(autouse=True)

@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads the request into a query (sessions need only the cookie).
     "hotel.middleware.reject_nul_characters",
+    # A 503 page, not a 500, for a view that could not reach the database.
+    "hotel.middleware.DatabaseUnreachableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -107,6 +109,9 @@ if _prepare_threshold and not _prepare_threshold.isdecimal():
         f"DB_PREPARE_THRESHOLD must be a whole number, or empty to turn prepared statements "
         f"off; it is {_prepare_threshold!r}."
     )
+# After a connection to PostgreSQL fails, how long a process fails the requests
+# that need one at once (a 503 page) before it tries again (config.postgresql).
+DB_UNREACHABLE_PAUSE_SECONDS = env.float("DB_UNREACHABLE_PAUSE_SECONDS", default=2.0)
 POSTGRES_OPTIONS = {
     "server_side_binding": True,
     "prepare_threshold": int(_prepare_threshold) if _prepare_threshold else None,
@@ -115,6 +120,8 @@ if DATABASE_URL:
     _db = env.db_url_config(DATABASE_URL)
     _db["ATOMIC_REQUESTS"] = ATOMIC_REQUESTS
     if _db["ENGINE"] == "django.db.backends.postgresql":
+        # Django's, failing at once while the server cannot be reached.
+        _db["ENGINE"] = "config.postgresql"
         # Django's native psycopg 3 pool replaces persistent connections, so
         # CONN_MAX_AGE must stay 0; health checks drop connections the server
         # closed before they reach a request.

@@ -21,6 +21,7 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise RuntimeError("The test suite runs on PostgreSQL: set DATABASE_URL to a postgres:// URL.")
+DATABASES["default"]["ENGINE"] = "config.postgresql"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {

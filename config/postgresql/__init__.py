@@ -1,0 +1,1 @@
+"""The PostgreSQL database backend of the site (ENGINE "config.postgresql")."""

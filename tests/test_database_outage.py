@@ -1,0 +1,299 @@
+"""What the site does while PostgreSQL cannot be reached, and when it is back.
+
+The server is reached through a switch on a port of its own: up, it forwards
+to the test database's server; down, it accepts and hangs up at once, as a
+server that is restarting or gone does, and counts the connections tried.
+"""
+
+import contextlib
+import copy
+import socket
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection
+from django.urls import reverse
+from django.utils import timezone
+from psycopg_pool import PoolTimeout
+
+from bookings.models import Booking
+from config.postgresql.base import DatabaseUnreachable, DatabaseWrapper, outage_for
+from tests.bookings.conftest import stock
+from tests.bookings.test_views import book_data
+from tests.factories import HotelFactory, RoomTypeFactory
+
+PAUSE_S = 0.3
+
+
+class PostgresSwitch:
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.up = True
+        self.refused = 0
+        self._sockets: list[socket.socket] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def down(self) -> None:
+        """Hang up every connection made through the switch, and each new one."""
+        self.up = False
+        for sock in self._sockets:
+            _close(sock)
+        self._sockets.clear()
+
+    def close(self) -> None:
+        self.down()
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                self.refused += 1
+                _close(client)
+                continue
+            server = socket.create_connection(self.target)
+            self._sockets += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        _close(sink)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
+@pytest.fixture
+def pause(settings):
+    settings.DB_UNREACHABLE_PAUSE_SECONDS = PAUSE_S
+    return PAUSE_S
+
+
+@pytest.fixture
+def switch():
+    host, port = connection.settings_dict["HOST"], connection.settings_dict["PORT"]
+    switch = PostgresSwitch(host or "127.0.0.1", int(port or 5432))
+    yield switch
+    switch.close()
+
+
+@pytest.fixture
+def through_switch(switch):
+    """Another connection to the test database, through the switch.
+
+    Under the default alias, which django.contrib.postgres looks up when a
+    connection opens; the suite's own connection to it is already open.
+    """
+    opened = []
+
+    def add(**pool):
+        settings_dict = copy.deepcopy(connection.settings_dict)
+        settings_dict.update(HOST="127.0.0.1", PORT=str(switch.port), CONN_HEALTH_CHECKS=True)
+        settings_dict["OPTIONS"].pop("pool", None)
+        if pool:
+            settings_dict["OPTIONS"]["pool"] = pool
+        opened.append(DatabaseWrapper(settings_dict, alias=DEFAULT_DB_ALIAS))
+        return opened[-1]
+
+    yield add
+    for db in opened:
+        db.close()
+        if db.pool is not None:
+            db.close_pool()
+
+
+def _unreachable(db) -> DatabaseUnreachable:
+    with pytest.raises(OperationalError) as raised:
+        db.ensure_connection()
+    assert isinstance(raised.value.__cause__, DatabaseUnreachable)
+    return raised.value.__cause__
+
+
+@pytest.mark.django_db
+def test_after_a_failed_connection_the_process_does_not_try_again_until_the_pause_ends(
+    switch, through_switch, pause
+):
+    db = through_switch()
+    switch.down()
+
+    _unreachable(db)
+    assert switch.refused == 1
+
+    # within the pause: failing at once, without knocking
+    error = _unreachable(db)
+    assert switch.refused == 1
+    assert "has not answered" in str(error)
+
+    time.sleep(pause + 0.05)
+    _unreachable(db)
+    assert switch.refused == 2
+
+
+@pytest.mark.django_db
+def test_once_the_server_is_back_the_first_try_after_the_pause_connects(
+    switch, through_switch, pause
+):
+    db = through_switch()
+    switch.down()
+    _unreachable(db)
+
+    switch.up = True
+    time.sleep(pause + 0.05)
+    with db.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
+    assert outage_for(DEFAULT_DB_ALIAS).since is None
+
+
+def test_when_the_pause_ends_one_caller_tries_while_the_others_still_fail_at_once(pause):
+    outage = outage_for(DEFAULT_DB_ALIAS)
+    outage.failed(ConnectionRefusedError("refused"))
+    time.sleep(pause + 0.05)
+
+    assert outage.admit(hold=5) is True
+    with pytest.raises(DatabaseUnreachable, match="Last error: refused"):
+        outage.admit(hold=5)
+
+    outage.recovered()
+    assert outage.admit(hold=5) is False
+
+
+@pytest.mark.django_db
+def test_a_pooled_process_connects_once_the_server_is_back_not_at_the_pools_next_try(
+    switch, through_switch, pause
+):
+    # given a pool whose one connection has failed for 4 s: psycopg_pool
+    # tries again after 1, 2, then 4 s, so its next try is about 7 s away
+    db = through_switch(min_size=1, max_size=1, timeout=1.0)
+    switch.down()
+    error = _unreachable(db)
+    assert isinstance(error.__cause__, PoolTimeout)
+    time.sleep(3)
+    assert switch.refused >= 2
+
+    # when the server is back
+    switch.up = True
+    with db.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        # then the first try connects through a new pool
+        assert cursor.fetchone() == (1,)
+    assert outage_for(DEFAULT_DB_ALIAS).since is None
+
+
+class SuiteOnSwitch:
+    def __init__(self, switch: PostgresSwitch) -> None:
+        self.switch = switch
+
+    @property
+    def refused(self) -> int:
+        return self.switch.refused
+
+    def down(self) -> None:
+        self.switch.down()
+        # As at the end of every request in production, where the pool takes
+        # the connection back; the test client keeps it open between requests.
+        connection.close()
+
+    def back(self, pause: float) -> None:
+        self.switch.up = True
+        time.sleep(pause + 0.05)
+
+
+@pytest.fixture
+def on_switch(switch):
+    """The suite's own connection goes through the switch; put back afterwards."""
+    settings_dict = connection.settings_dict
+    host, port = settings_dict["HOST"], settings_dict["PORT"]
+    connection.close()
+    settings_dict.update(HOST="127.0.0.1", PORT=str(switch.port))
+    yield SuiteOnSwitch(switch)
+    connection.close()
+    settings_dict.update(HOST=host, PORT=port)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_that_need_the_database_answer_503_while_cached_ones_are_still_served(
+    client, on_switch, pause
+):
+    # given a home page in the read cache, and a hotel page that is not
+    hotel = HotelFactory()
+    assert client.get(reverse("hotel:home")).status_code == 200
+
+    # when the database goes away
+    on_switch.down()
+
+    # then the hotel page tells the guest, with a status that says it will pass
+    response = client.get(hotel.get_absolute_url())
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "no-cache" in response["Cache-Control"]
+    assert "Our booking system cannot be reached just now" in response.content.decode()
+    # and the cached home page still answers, without trying the database
+    refused = on_switch.refused
+    assert client.get(reverse("hotel:home")).status_code == 200
+    assert client.get(hotel.get_absolute_url()).status_code == 503
+    assert on_switch.refused == refused
+
+    # and once the database is back, the hotel page is served again
+    on_switch.back(pause)
+    assert client.get(hotel.get_absolute_url()).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hold_asked_for_while_the_database_is_down_answers_503_and_books_nothing(
+    client, on_switch, pause
+):
+    arrival = timezone.localdate() + timedelta(days=20)
+    room_type = RoomTypeFactory()
+    stock(room_type, start=arrival, nights=3)
+    data = book_data(room_type, arrival)
+    on_switch.down()
+
+    response = client.post(reverse("bookings:hold"), data)
+
+    assert response.status_code == 503
+    assert "Nothing was booked" in response.content.decode()
+    on_switch.back(pause)
+    assert not Booking.objects.exists()
+    # the same form books once the database is back
+    assert client.post(reverse("bookings:hold"), data).status_code == 302
+    assert Booking.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_health_reports_the_database_down_at_once_during_the_pause(client, on_switch, pause):
+    on_switch.down()
+    assert client.get(reverse("health")).status_code == 503
+    refused = on_switch.refused
+
+    response = client.get(reverse("health"))
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == {"status": "error"}
+    assert on_switch.refused == refused
+
+
+@pytest.mark.django_db
+def test_a_failing_statement_is_not_taken_for_an_outage(client):
+    with pytest.raises(OperationalError) as raised, connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 1")
+        cursor.execute("SELECT pg_sleep(1)")
+    assert not isinstance(raised.value.__cause__, DatabaseUnreachable)
+    assert outage_for(connection.alias).since is None
