@@ -1,7 +1,7 @@
 """Requests no page can answer: refused before any view runs, or when the database is down."""
 
 from django.core.exceptions import BadRequest
-from django.db import OperationalError
+from django.db import OperationalError, connections
 from django.http import HttpResponse
 from django.template import loader
 from django.utils.cache import add_never_cache_headers
@@ -38,13 +38,16 @@ def _has_nul(data) -> bool:
 
 
 class DatabaseUnreachableMiddleware:
-    """Answer 503 with a page that says so when a view could not reach the database.
+    """Answer 503 with a page that says so when a view lost the database or never reached it.
 
-    Such a request ran no statement (config.postgresql), so nothing was booked
-    or changed by it. Django's answer would be its 500 page after a traceback
-    in the log for every request of the outage; a 503 with Retry-After tells
-    browsers, crawlers and load balancers that it will pass. Pages the read
-    cache serves without the database are not affected.
+    Django's answer would be its 500 page, after a traceback in the log for
+    every request of the outage; a 503 with Retry-After tells browsers,
+    crawlers and load balancers that it will pass. A request that could not
+    connect ran no statement (config.postgresql), so the page says nothing
+    was booked or changed. One whose connection broke under it may have
+    committed before the answer was lost, so the page says to wait for the
+    email that each confirmation and cancellation sends. Pages the read cache
+    serves without the database are not affected.
     """
 
     RETRY_AFTER_S = 30
@@ -56,13 +59,23 @@ class DatabaseUnreachableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not (
-            isinstance(exception, OperationalError)
-            and isinstance(exception.__cause__, DatabaseUnreachable)
-        ):
+        if not isinstance(exception, OperationalError):
+            return None
+        never_connected = isinstance(exception.__cause__, DatabaseUnreachable)
+        if not (never_connected or _a_connection_broke()):
             return None
         # No request context: its processors may need the database too.
-        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+        page = loader.render_to_string("503.html", {"never_connected": never_connected})
+        response = HttpResponse(page, status=503)
         response["Retry-After"] = str(self.RETRY_AFTER_S)
         add_never_cache_headers(response)
         return response
+
+
+def _a_connection_broke() -> bool:
+    """Whether a connection of this request was lost (psycopg's ``broken``)."""
+    return any(
+        getattr(db.connection, "broken", False)
+        for db in connections.all(initialized_only=True)
+        if db.connection is not None
+    )
