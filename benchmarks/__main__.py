@@ -1,4 +1,4 @@
-"""python -m benchmarks {build,run,all,delivery,backups,loadtest,calibration}: the command line.
+"""python -m benchmarks {build,run,all,delivery,backups,outage,loadtest,calibration}: the CLI.
 
 Runs on its own database (hotel_bench) and Redis dbs (6 for the cache, 7 for
 the broker) unless DATABASE_URL, REDIS_URL and CELERY_BROKER_URL say
@@ -152,7 +152,9 @@ def cmd_run(args, dataset: dict | None = None) -> dict:
     data["consistency"] = consistency()
     data["machine"] = report.machine(calibration=calibration)
     data["finished_at"] = report.now_iso()
-    if not args.no_write:
+    if args.no_write:
+        print(report.bench_markdown(data))
+    else:
         paths = report.write(args.name, data, report.bench_markdown(data))
         print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
     # The broker queue (Redis db 7) holds the notification tasks of the
@@ -191,7 +193,9 @@ def _alone(args, *, key: str, what: str, measure, render, errors, failed) -> dic
         sys.exit(f"{what} failed: {exc}")
     data["machine"] = report.machine(calibration=calibration)
     data["finished_at"] = report.now_iso()
-    if not args.no_write:
+    if args.no_write:
+        print(render(data))
+    else:
         paths = report.write(args.name, data, render(data))
         print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
     if failed(data):
@@ -234,6 +238,30 @@ def cmd_backups(args) -> dict:
         render=report.backups_results_markdown,
         errors=(RuntimeError, BackupError),
         failed=_backups_failed,
+    )
+
+
+def cmd_outage(args) -> dict:
+    """PostgreSQL taken away under the guests' reads, then given back."""
+    from . import report
+    from .outage import failed, run_outage
+
+    def wrong(data: dict) -> bool:
+        problems = failed(data["outage"])
+        for problem in problems:
+            print(f"FAILED: {problem}", file=sys.stderr)
+        return bool(problems)
+
+    return _alone(
+        args,
+        key="outage",
+        what="The outage run",
+        measure=lambda args, today: run_outage(
+            args, log=lambda m: print(m, file=sys.stderr, flush=True)
+        ),
+        render=report.outage_results_markdown,
+        errors=RuntimeError,
+        failed=wrong,
     )
 
 
@@ -321,6 +349,7 @@ def cmd_report(args) -> None:
         ("delivery", report.delivery_results_markdown),
         ("backups", report.backups_results_markdown),
         ("loadtest", loadtest.loadtest_markdown),
+        ("outage-database", report.outage_results_markdown),
     ):
         path = report.RESULTS_DIR / f"{name}.json"
         if path.exists():
@@ -537,6 +566,21 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         help="a page sampled with them, repeatable (default: home, a hotel page, a search)",
     )
+    o = sub.add_parser(
+        "outage", help="PostgreSQL taken away under the guests' reads, then given back"
+    )
+    common(o)
+    o.add_argument("--rate", type=_rate, default=50.0, help="requests a second, offered")
+    o.add_argument("--up", type=_seconds, default=10.0, help="seconds before the database goes")
+    o.add_argument("--down", type=_seconds, default=20.0, help="seconds without the database")
+    o.add_argument("--back", type=_seconds, default=20.0, help="seconds after it is back")
+    o.add_argument("--clients", type=_count(1, 256), default=64, help="connections guests share")
+    o.add_argument("--workers", type=_count(1, 16), default=3, help="gunicorn processes")
+    o.add_argument("--threads", type=_count(1, 16), default=2, help="gunicorn threads each")
+    o.add_argument("--port", type=_count(1024, 65535), default=8767)
+    o.add_argument("--scale", type=float, default=1.0, help="dataset scale if none is built yet")
+    o.add_argument("--name", default="outage-database", help="results file name (no extension)")
+    o.add_argument("--no-write", action="store_true", help="print only, write no results")
     lt = sub.add_parser("loadtest", help="HTTP load with gunicorn and locust")
     from .loadtest import add_arguments
 
@@ -562,6 +606,7 @@ def main(argv: list[str] | None = None) -> int:
         "calibration": cmd_calibration,
         "delivery": cmd_delivery,
         "backups": cmd_backups,
+        "outage": cmd_outage,
     }
     commands[args.command](args)
     return 0

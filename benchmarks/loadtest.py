@@ -243,6 +243,30 @@ def _dataset_summary(scale: float) -> dict:
     }
 
 
+def gunicorn_argv(app: str, args) -> list[str]:
+    """gunicorn serving ``app`` on 127.0.0.1:``args.port``, ``args.workers`` x ``args.threads``."""
+    return [
+        str(BIN / "gunicorn"),
+        app,
+        "--bind",
+        f"127.0.0.1:{args.port}",
+        "--workers",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
+        "--worker-class",
+        "gthread" if args.threads > 1 else "sync",
+        "--log-level",
+        "warning",
+        "--graceful-timeout",
+        "5",
+        # Guests wait seconds between requests; a connection the server
+        # closes just as the client reuses it fails a POST.
+        "--keep-alive",
+        "10",
+    ]
+
+
 def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -506,26 +530,7 @@ def main(args) -> int:
             cpu_dir = workdir / "cpu"
             cpu_dir.mkdir()
             gunicorn = procs.start(
-                [
-                    str(BIN / "gunicorn"),
-                    "benchmarks.cpu_wsgi:application",
-                    "--bind",
-                    f"127.0.0.1:{args.port}",
-                    "--workers",
-                    str(args.workers),
-                    "--threads",
-                    str(args.threads),
-                    "--worker-class",
-                    "gthread" if args.threads > 1 else "sync",
-                    "--log-level",
-                    "warning",
-                    "--graceful-timeout",
-                    "5",
-                    # Guests wait seconds between requests; a connection the
-                    # server closes just as the client reuses it fails a POST.
-                    "--keep-alive",
-                    "10",
-                ],
+                gunicorn_argv("benchmarks.cpu_wsgi:application", args),
                 cwd=ROOT,
                 env={
                     **server_env,
@@ -641,7 +646,9 @@ def main(args) -> int:
             signal.signal(signal.SIGTERM, previous)
             signal.signal(signal.SIGINT, previous_int)
     results["finished_at"] = report.now_iso()
-    if not args.no_write:
+    if args.no_write:
+        print(loadtest_markdown(results))
+    else:
         paths = report.write(args.name, results, loadtest_markdown(results))
         print("Wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
     return 0

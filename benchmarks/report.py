@@ -337,3 +337,42 @@ def _backups_body(b: dict) -> list[str]:
         )
     lines.append("")
     return lines
+
+
+def outage_results_markdown(data: dict) -> str:
+    """The results file of ``python -m benchmarks outage``."""
+    return _results_file("PostgreSQL outage under the read mix", data, _outage_body(data["outage"]))
+
+
+def _outage_body(o: dict) -> list[str]:
+    lines = [
+        f"gunicorn ({o['workers']} processes x {o['threads']} threads, production settings) "
+        "reaches PostgreSQL through a TCP switch on 127.0.0.1. Guests arrive as a Poisson "
+        f"stream at {o['rate']:g} requests a second for the load test's read mix (home, "
+        "search, a hotel's page for a stay, a room type's page), each timed from when it was "
+        "due. *down*: the switch hangs up every connection and each new one, as a server that "
+        "is restarting or gone does. A process stops asking for a connection for "
+        f"{o['pause_seconds']:g} s after one fails (`DB_UNREACHABLE_PAUSE_SECONDS`).",
+        "",
+        "| phase | seconds | requests | served/s | answers | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---|--:|--:|--:|---|--:|--:|--:|--:|",
+    ]
+    for name, p in o["phases"].items():
+        answers = ", ".join(f"{status}: {count}" for status, count in p["statuses"].items())
+        lines.append(
+            f"| {name} | {p['seconds']:g} | {p['requests']} | {p['served_rps']:g} | "
+            f"{answers or '—'} | {_ms(p['p50_ms'])} | {_ms(p['p95_ms'])} | {_ms(p['p99_ms'])} | "
+            f"{_ms(p['max_ms'])} |"
+        )
+    last = o["last_failure_after_back_s"]
+    lines += [
+        "",
+        f"Connections the switch hung up on while down: {o['refused_connections']}. "
+        + (
+            f"The last request not served was due {last:g} s after the database came back."
+            if last is not None
+            else "Every request due after the database came back was served."
+        ),
+        "",
+    ]
+    return lines

@@ -1,14 +1,12 @@
 """What the site does while PostgreSQL cannot be reached, and when it is back.
 
-The server is reached through a switch on a port of its own: up, it forwards
-to the test database's server; down, it accepts and hangs up at once, as a
-server that is restarting or gone does, and counts the connections tried.
+The server is reached through a switch on a port of its own (the outage
+benchmark's): up, it relays to the test database's server; down, it hangs up
+at once, as a server that is restarting or gone does, and counts the
+connections tried.
 """
 
-import contextlib
 import copy
-import socket
-import threading
 import time
 from datetime import timedelta
 
@@ -18,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from psycopg_pool import PoolTimeout
 
+from benchmarks.switch import DatabaseSwitch
 from bookings.models import Booking
 from config.postgresql.base import DatabaseUnreachable, DatabaseWrapper, outage_for
 from hotel.middleware import DatabaseUnreachableMiddleware
@@ -26,59 +25,6 @@ from tests.bookings.test_views import book_data
 from tests.factories import HotelFactory, RoomTypeFactory
 
 PAUSE_S = 0.3
-
-
-class PostgresSwitch:
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.up = True
-        self.refused = 0
-        self._sockets: list[socket.socket] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def down(self) -> None:
-        """Hang up every connection made through the switch, and each new one."""
-        self.up = False
-        for sock in self._sockets:
-            _close(sock)
-        self._sockets.clear()
-
-    def close(self) -> None:
-        self.down()
-        self._listener.close()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            if not self.up:
-                self.refused += 1
-                _close(client)
-                continue
-            server = socket.create_connection(self.target)
-            self._sockets += [client, server]
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
-
-
-def _pipe(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            sink.sendall(data)
-    except OSError:
-        pass
-    finally:
-        _close(sink)
-
-
-def _close(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()
 
 
 @pytest.fixture
@@ -90,7 +36,7 @@ def pause(settings):
 @pytest.fixture
 def switch():
     host, port = connection.settings_dict["HOST"], connection.settings_dict["PORT"]
-    switch = PostgresSwitch(host or "127.0.0.1", int(port or 5432))
+    switch = DatabaseSwitch((host or "127.0.0.1", int(port or 5432)))
     yield switch
     switch.close()
 
@@ -155,7 +101,7 @@ def test_once_the_server_is_back_the_first_try_after_the_pause_connects(
     switch.down()
     _unreachable(db)
 
-    switch.up = True
+    switch.back()
     time.sleep(pause + 0.05)
     with db.cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -190,7 +136,7 @@ def test_a_pooled_process_connects_once_the_server_is_back_not_at_the_pools_next
     assert switch.refused >= 2
 
     # when the server is back
-    switch.up = True
+    switch.back()
     with db.cursor() as cursor:
         cursor.execute("SELECT 1")
         # then the first try connects through a new pool
@@ -199,7 +145,7 @@ def test_a_pooled_process_connects_once_the_server_is_back_not_at_the_pools_next
 
 
 class SuiteOnSwitch:
-    def __init__(self, switch: PostgresSwitch) -> None:
+    def __init__(self, switch: DatabaseSwitch) -> None:
         self.switch = switch
 
     @property
@@ -213,7 +159,7 @@ class SuiteOnSwitch:
         connection.close()
 
     def back(self, pause: float) -> None:
-        self.switch.up = True
+        self.switch.back()
         time.sleep(pause + 0.05)
 
 

@@ -6,6 +6,7 @@ import os
 import re
 import threading
 import time
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
@@ -447,3 +448,44 @@ def test_backups_command_stops_with_a_clear_message_when_the_guest_cannot_book(
     )
     # and it stopped before taking any backup
     assert not BackupRecord.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outage_run_answers_503_while_the_database_is_gone_and_serves_again_once_back(
+    dataset,
+):
+    from benchmarks.outage import failed, run_outage
+    from tests.servers import free_port
+
+    args = SimpleNamespace(
+        scale=1.0,
+        rate=30,
+        up=1.5,
+        down=3,
+        back=3,
+        clients=16,
+        workers=1,
+        threads=2,
+        port=free_port(),
+    )
+
+    result = run_outage(args, log=lambda _message: None)
+
+    assert failed(result) == []
+    phases = result["phases"]
+    assert list(phases) == ["up", "down", "back, first 5 s", "back, after 5 s"]
+    assert phases["up"]["statuses"] == {"200": phases["up"]["requests"]}
+    # the pages the read cache did not hold, told at once that it will pass
+    assert phases["down"]["statuses"].get("503", 0) > 0
+    assert result["refused_connections"] > 0
+    assert phases["back, first 5 s"]["statuses"].get("200", 0) > 0
+    markdown = report.outage_results_markdown(
+        {
+            "finished_at": report.now_iso(),
+            "machine": report.machine(calibration={"cpu_calibration_ms": 3.5}),
+            "outage": result,
+        }
+    )
+    assert markdown.startswith("# PostgreSQL outage under the read mix")
+    for row in ("| up |", "| down |", "| back, first 5 s |"):
+        assert row in markdown

@@ -1,0 +1,233 @@
+"""PostgreSQL going away under the guests' reads, and coming back.
+
+gunicorn with the production settings reaches PostgreSQL through a switch, a
+TCP relay on 127.0.0.1 (benchmarks/switch.py). Guests arrive as a Poisson
+stream at a fixed rate and ask for the read mix of the load test (home,
+search, a hotel's page for a stay, a room type's page), each request timed
+from the moment it was due, so a server that stalls is charged for the
+queue behind it. For ``up`` seconds the switch relays; for ``down`` seconds
+it hangs up every connection and each new one, as a server that is
+restarting or gone does; then it relays again for ``back`` seconds.
+
+The answers are grouped by phase. A run fails on any answer but 200 and
+503 (a 500, a dropped connection, a timeout), or when nothing was served
+after the database came back.
+"""
+
+import http.client
+import os
+import queue
+import random
+import subprocess
+import threading
+import time
+from collections import Counter
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from .loadtest import ROOT, Processes, _dataset_summary, _wait_healthy, gunicorn_argv
+from .measure import percentile
+from .switch import DatabaseSwitch
+
+REQUEST_TIMEOUT_S = 30
+
+
+def read_paths(data: dict, *, count: int, seed: int) -> list[str]:
+    """``count`` pages of the load test's read mix, a quarter of each kind."""
+    rnd = random.Random(seed)
+    today = date.fromisoformat(data["today"])
+    paths = []
+    for i in range(count):
+        hotel = rnd.choice(data["hotels"])
+        check_in = today + timedelta(days=rnd.randint(7, max(8, data["max_days_ahead"] - 4)))
+        stay = {
+            "check_in": check_in.isoformat(),
+            "check_out": (check_in + timedelta(days=rnd.randint(1, 4))).isoformat(),
+            "adults": 2,
+            "children": 0,
+        }
+        kind = i % 4
+        if kind == 0:
+            paths.append("/")
+        elif kind == 1:
+            query = {"q": hotel["city"], "city": hotel["city"], **stay}
+            paths.append(f"{data['search_path']}?{urlencode(query)}")
+        elif kind == 2:
+            paths.append(f"/hotels/{hotel['slug']}/?{urlencode(stay)}")
+        else:
+            room_type = rnd.choice(hotel["room_types"])
+            paths.append(f"/hotels/{hotel['slug']}/rooms/{room_type['slug']}/")
+    return paths
+
+
+class Guests:
+    """Requests due at Poisson times, sent over ``clients`` keep-alive connections."""
+
+    def __init__(self, *, port: int, paths: list[str], rate: float, clients: int, seed: int):
+        self.port = port
+        self.paths = paths
+        self.rate = rate
+        self.clients = clients
+        self.rnd = random.Random(seed)
+        self.due: queue.Queue = queue.Queue()
+        self.answers: list[tuple[float, float, str]] = []  # (due, seconds, status)
+        self._lock = threading.Lock()
+
+    def run(self, seconds: float, on_tick) -> float:
+        """Offer requests for ``seconds``; ``on_tick(elapsed)`` is called as time passes.
+
+        Returns the start, on the monotonic clock; answers are timed from it.
+        """
+        threads = [threading.Thread(target=self._client, daemon=True) for _ in range(self.clients)]
+        for thread in threads:
+            thread.start()
+        start = time.monotonic()
+        due = start
+        while (due := due + self.rnd.expovariate(self.rate)) < start + seconds:
+            while (now := time.monotonic()) < due:
+                on_tick(now - start)
+                time.sleep(min(0.01, due - now))
+            self.due.put((due, self.rnd.choice(self.paths)))
+        for _ in threads:
+            self.due.put(None)
+        for thread in threads:
+            thread.join(timeout=REQUEST_TIMEOUT_S + 5)
+        self.start = start
+        return start
+
+    def _client(self) -> None:
+        conn = None
+        while (item := self.due.get()) is not None:
+            due, path = item
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(
+                        "127.0.0.1", self.port, timeout=REQUEST_TIMEOUT_S
+                    )
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                status = str(response.status)
+                if response.will_close:
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException) as exc:
+                status = type(exc).__name__
+                if conn is not None:
+                    conn.close()
+                conn = None
+            with self._lock:
+                self.answers.append((due, time.monotonic() - due, status))
+        if conn is not None:
+            conn.close()
+
+
+def phase_figures(answers: list[tuple[float, float, str]], *, start: float, end: float) -> dict:
+    """What the guests got for the requests due from ``start`` to ``end`` (monotonic)."""
+    chosen = [a for a in answers if start <= a[0] < end]
+    ms = sorted(a[1] * 1000 for a in chosen)
+    statuses = Counter(a[2] for a in chosen)
+    return {
+        "seconds": round(end - start, 1),
+        "requests": len(chosen),
+        "served_rps": round(statuses.get("200", 0) / (end - start), 1) if end > start else 0,
+        "statuses": dict(sorted(statuses.items())),
+        "p50_ms": round(percentile(ms, 50), 1) if ms else None,
+        "p95_ms": round(percentile(ms, 95), 1) if ms else None,
+        "p99_ms": round(percentile(ms, 99), 1) if ms else None,
+        "max_ms": round(ms[-1], 1) if ms else None,
+    }
+
+
+def run_outage(args, *, log) -> dict:
+    """Start gunicorn behind the switch, take the database away and back; the figures."""
+    from django.core.management import call_command
+    from django.db import connection, connections
+
+    data = _dataset_summary(args.scale)
+    paths = read_paths(data, count=400, seed=1)
+    settings_dict = connection.settings_dict
+    switch = DatabaseSwitch(
+        (settings_dict["HOST"] or "127.0.0.1", int(settings_dict["PORT"] or 5432))
+    )
+    call_command("collectstatic", "--noinput", verbosity=0)
+    connections.close_all()
+    procs = Processes()
+    user = settings_dict["USER"]
+    server_env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{user}@127.0.0.1:{switch.port}/{settings_dict['NAME']}",
+        "DB_POOL_MAX_SIZE": str(args.threads + 2),
+    }
+    # The benchmark's environment waits 30 s for a pooled connection (its
+    # contention clients queue for them); the site's default is measured here.
+    server_env.pop("DB_POOL_TIMEOUT", None)
+    if settings_dict.get("PASSWORD"):
+        server_env["PGPASSWORD"] = settings_dict["PASSWORD"]
+    host = f"http://127.0.0.1:{args.port}"
+    try:
+        gunicorn = procs.start(
+            gunicorn_argv("config.wsgi:application", args),
+            cwd=ROOT,
+            env=server_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_healthy(f"{host}/health/", gunicorn)
+        guests = Guests(port=args.port, paths=paths, rate=args.rate, clients=args.clients, seed=2)
+        events: dict[str, float] = {}
+
+        def on_tick(elapsed: float) -> None:
+            if "down" not in events and elapsed >= args.up:
+                switch.down()
+                events["down"] = time.monotonic()
+                log(f"  database gone at {elapsed:.1f} s")
+            elif "back" not in events and elapsed >= args.up + args.down:
+                switch.back()
+                events["back"] = time.monotonic()
+                log(f"  database back at {elapsed:.1f} s")
+
+        log(
+            f"Database outage: {args.rate:g} req/s for {args.up:g} s up, {args.down:g} s down, "
+            f"{args.back:g} s back"
+        )
+        start = guests.run(args.up + args.down + args.back, on_tick)
+    finally:
+        procs.stop_all()
+        switch.close()
+    down, back = (
+        events.get("down", start + args.up),
+        events.get("back", start + args.up + args.down),
+    )
+    end = start + args.up + args.down + args.back
+    answers = guests.answers
+    failures_after = [a[0] for a in answers if a[0] >= back and a[2] != "200"]
+    return {
+        "rate": args.rate,
+        "workers": args.workers,
+        "threads": args.threads,
+        "pause_seconds": float(os.environ.get("DB_UNREACHABLE_PAUSE_SECONDS", 2.0)),
+        "phases": {
+            "up": phase_figures(answers, start=start, end=down),
+            "down": phase_figures(answers, start=down, end=back),
+            "back, first 5 s": phase_figures(answers, start=back, end=min(end, back + 5)),
+            "back, after 5 s": phase_figures(answers, start=min(end, back + 5), end=end),
+        },
+        "refused_connections": switch.refused,
+        "last_failure_after_back_s": round(max(failures_after) - back, 2)
+        if failures_after
+        else None,
+    }
+
+
+def failed(result: dict) -> list[str]:
+    """What makes the run a failure: an answer but 200 or 503, or nothing served once back."""
+    problems = []
+    for name, phase in result["phases"].items():
+        wrong = {s: n for s, n in phase["statuses"].items() if s not in ("200", "503")}
+        if wrong:
+            problems.append(f"{name}: answers other than 200 and 503: {wrong}")
+    back = [p for n, p in result["phases"].items() if n.startswith("back")]
+    if not any(p["statuses"].get("200") for p in back):
+        problems.append("nothing was served after the database came back")
+    return problems
