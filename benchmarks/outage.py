@@ -33,7 +33,12 @@ REQUEST_TIMEOUT_S = 30
 
 
 def read_paths(data: dict, *, count: int, seed: int) -> list[str]:
-    """``count`` pages of the load test's read mix, a quarter of each kind."""
+    """``count`` pages of the load test's read mix, a quarter of each kind.
+
+    Each search and hotel page is for a stay drawn afresh, so most are not
+    in the read cache, as in the load test; the home page and the room type
+    pages soon are.
+    """
     rnd = random.Random(seed)
     today = date.fromisoformat(data["today"])
     paths = []
@@ -71,6 +76,7 @@ class Guests:
         self.rnd = random.Random(seed)
         self.due: queue.Queue = queue.Queue()
         self.answers: list[tuple[float, float, str]] = []  # (due, seconds, status)
+        self.offered = 0
         self._lock = threading.Lock()
 
     def run(self, seconds: float, on_tick) -> float:
@@ -87,7 +93,8 @@ class Guests:
             while (now := time.monotonic()) < due:
                 on_tick(now - start)
                 time.sleep(min(0.01, due - now))
-            self.due.put((due, self.rnd.choice(self.paths)))
+            self.due.put((due, self.paths[self.offered % len(self.paths)]))
+            self.offered += 1
         for _ in threads:
             self.due.put(None)
         for thread in threads:
@@ -141,16 +148,22 @@ def phase_figures(answers: list[tuple[float, float, str]], *, start: float, end:
 
 def run_outage(args, *, log) -> dict:
     """Start gunicorn behind the switch, take the database away and back; the figures."""
+    from django.core.cache import cache
     from django.core.management import call_command
     from django.db import connection, connections
 
     data = _dataset_summary(args.scale)
-    paths = read_paths(data, count=400, seed=1)
+    paths = read_paths(
+        data, count=int(args.rate * (args.up + args.down + args.back)) + 1, seed=args.seed
+    )
     settings_dict = connection.settings_dict
     switch = DatabaseSwitch(
         (settings_dict["HOST"] or "127.0.0.1", int(settings_dict["PORT"] or 5432))
     )
     call_command("collectstatic", "--noinput", verbosity=0)
+    # Every run starts from the same cache: empty, so that the up phase fills
+    # it as guests ask, not an earlier run with the same pages.
+    cache.clear()
     connections.close_all()
     procs = Processes()
     user = settings_dict["USER"]
@@ -174,7 +187,9 @@ def run_outage(args, *, log) -> dict:
             stderr=subprocess.DEVNULL,
         )
         _wait_healthy(f"{host}/health/", gunicorn)
-        guests = Guests(port=args.port, paths=paths, rate=args.rate, clients=args.clients, seed=2)
+        guests = Guests(
+            port=args.port, paths=paths, rate=args.rate, clients=args.clients, seed=args.seed + 1
+        )
         events: dict[str, float] = {}
 
         def on_tick(elapsed: float) -> None:

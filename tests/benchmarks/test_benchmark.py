@@ -467,6 +467,7 @@ def test_an_outage_run_answers_503_while_the_database_is_gone_and_serves_again_o
         workers=1,
         threads=2,
         port=free_port(),
+        seed=7,
     )
 
     result = run_outage(args, log=lambda _message: None)
