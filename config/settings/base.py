@@ -124,7 +124,10 @@ if DATABASE_URL:
         _db["ENGINE"] = "config.postgresql"
         # Django's native psycopg 3 pool replaces persistent connections, so
         # CONN_MAX_AGE must stay 0; health checks drop connections the server
-        # closed before they reach a request.
+        # closed before they reach a request. A web process's two threads
+        # never empty a pool of 20, so a request waits for one only while a
+        # new connection is made: the timeout is how long the first requests
+        # of an outage hang before config.postgresql fails the rest at once.
         _db["CONN_MAX_AGE"] = 0
         _db["CONN_HEALTH_CHECKS"] = True
         _db.setdefault("OPTIONS", {})
@@ -132,7 +135,7 @@ if DATABASE_URL:
         _db["OPTIONS"]["pool"] = {
             "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
             "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
-            "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+            "timeout": env.float("DB_POOL_TIMEOUT", default=3.0),
         }
     DATABASES = {"default": _db}
 else:
