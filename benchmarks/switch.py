@@ -21,7 +21,8 @@ class DatabaseSwitch:
         self._sockets: list[socket.socket] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._serve, name="database-switch", daemon=True).start()
+        self._thread = threading.Thread(target=self._serve, name="database-switch", daemon=True)
+        self._thread.start()
 
     def down(self) -> None:
         with self._lock:
@@ -35,7 +36,11 @@ class DatabaseSwitch:
 
     def close(self) -> None:
         self.down()
+        # Wakes the accept() the serving thread waits in; close() alone does not.
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
+        self._thread.join(timeout=5)
 
     def _serve(self) -> None:
         while True:

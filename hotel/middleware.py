@@ -1,5 +1,7 @@
 """Requests no page can answer: refused before any view runs, or when the database is down."""
 
+import logging
+
 from django.core.exceptions import BadRequest
 from django.db import OperationalError, connections
 from django.http import HttpResponse
@@ -7,6 +9,8 @@ from django.template import loader
 from django.utils.cache import add_never_cache_headers
 
 from config.postgresql.base import DatabaseUnreachable
+
+logger = logging.getLogger(__name__)
 
 NUL = "\x00"
 
@@ -46,8 +50,9 @@ class DatabaseUnreachableMiddleware:
     connect ran no statement (config.postgresql), so the page says nothing
     was booked or changed. One whose connection broke under it may have
     committed before the answer was lost, so the page says to wait for the
-    email that each confirmation and cancellation sends. Pages the read cache
-    serves without the database are not affected.
+    email that each confirmation and cancellation sends, and the error is
+    logged with its traceback. Pages the read cache serves without the
+    database are not affected.
     """
 
     RETRY_AFTER_S = 30
@@ -56,26 +61,34 @@ class DatabaseUnreachableMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        for db in connections.all(initialized_only=True):
+            db.lost_connection = False
         return self.get_response(request)
 
     def process_exception(self, request, exception):
         if not isinstance(exception, OperationalError):
             return None
-        never_connected = isinstance(exception.__cause__, DatabaseUnreachable)
-        if not (never_connected or _a_connection_broke()):
+        lost = _a_connection_was_lost()
+        if lost:
+            logger.warning(
+                "The database connection broke during %s %s; it may have committed.",
+                request.method,
+                request.path,
+                exc_info=exception,
+            )
+        elif not isinstance(exception.__cause__, DatabaseUnreachable):
             return None
         # No request context: its processors may need the database too.
-        page = loader.render_to_string("503.html", {"never_connected": never_connected})
+        page = loader.render_to_string("503.html", {"never_connected": not lost})
         response = HttpResponse(page, status=503)
         response["Retry-After"] = str(self.RETRY_AFTER_S)
         add_never_cache_headers(response)
         return response
 
 
-def _a_connection_broke() -> bool:
-    """Whether a connection of this request was lost (psycopg's ``broken``)."""
+def _a_connection_was_lost() -> bool:
+    """Whether a connection of this request broke (psycopg's ``broken``), open or since closed."""
     return any(
-        getattr(db.connection, "broken", False)
+        getattr(db, "lost_connection", False) or getattr(db.connection, "broken", False)
         for db in connections.all(initialized_only=True)
-        if db.connection is not None
     )

@@ -11,7 +11,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connection
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from psycopg_pool import PoolTimeout
@@ -20,17 +20,20 @@ from benchmarks.switch import DatabaseSwitch
 from bookings.models import Booking
 from config.postgresql.base import DatabaseUnreachable, DatabaseWrapper, outage_for
 from hotel.middleware import DatabaseUnreachableMiddleware
+from hotel.models import Hotel
 from tests.bookings.conftest import stock
 from tests.bookings.test_views import book_data
 from tests.factories import HotelFactory, RoomTypeFactory
 
-PAUSE_S = 0.3
-
 
 @pytest.fixture
 def pause(settings):
-    settings.DB_UNREACHABLE_PAUSE_SECONDS = PAUSE_S
-    return PAUSE_S
+    """A pause no test outlasts; a test ends it with end_pause() where it needs to."""
+    settings.DB_UNREACHABLE_PAUSE_SECONDS = 60
+
+
+def end_pause() -> None:
+    outage_for(DEFAULT_DB_ALIAS).end_pause()
 
 
 @pytest.fixture
@@ -66,6 +69,13 @@ def through_switch(switch):
             db.close_pool()
 
 
+def _unreachable_as_django_says(db) -> None:
+    """With no pause, Django's own error: the driver's, not DatabaseUnreachable."""
+    with pytest.raises(OperationalError) as raised:
+        db.ensure_connection()
+    assert not isinstance(raised.value.__cause__, DatabaseUnreachable)
+
+
 def _unreachable(db) -> DatabaseUnreachable:
     with pytest.raises(OperationalError) as raised:
         db.ensure_connection()
@@ -88,7 +98,7 @@ def test_after_a_failed_connection_the_process_does_not_try_again_until_the_paus
     assert switch.refused == 1
     assert "has not answered" in str(error)
 
-    time.sleep(pause + 0.05)
+    end_pause()
     _unreachable(db)
     assert switch.refused == 2
 
@@ -102,7 +112,11 @@ def test_once_the_server_is_back_the_first_try_after_the_pause_connects(
     _unreachable(db)
 
     switch.back()
-    time.sleep(pause + 0.05)
+    # the pause holds even though the server answers again
+    _unreachable(db)
+    assert switch.refused == 1
+
+    end_pause()
     with db.cursor() as cursor:
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
@@ -112,14 +126,44 @@ def test_once_the_server_is_back_the_first_try_after_the_pause_connects(
 def test_when_the_pause_ends_one_caller_tries_while_the_others_still_fail_at_once(pause):
     outage = outage_for(DEFAULT_DB_ALIAS)
     outage.failed(ConnectionRefusedError("refused"))
-    time.sleep(pause + 0.05)
+    outage.end_pause()
 
-    assert outage.admit(hold=5) is True
+    assert outage.admit(hold=30) is True
     with pytest.raises(DatabaseUnreachable, match="Last error: refused"):
-        outage.admit(hold=5)
+        outage.admit(hold=30)
 
     outage.recovered()
-    assert outage.admit(hold=5) is False
+    assert outage.admit(hold=30) is False
+
+
+def test_a_late_failure_of_another_request_does_not_let_a_second_retry_in(pause):
+    outage = outage_for(DEFAULT_DB_ALIAS)
+    outage.failed(ConnectionRefusedError("refused"))
+    outage.end_pause()
+    assert outage.admit(hold=30) is True
+
+    # a request admitted before the outage fails while the retry still runs
+    outage.failed(ConnectionResetError("reset"))
+    outage.end_pause()
+
+    with pytest.raises(DatabaseUnreachable, match="Last error: reset"):
+        outage.admit(hold=30)
+    # the retry's own failure starts the next pause, after which one may try
+    outage.failed(ConnectionRefusedError("refused"), retry=True)
+    outage.end_pause()
+    assert outage.admit(hold=30) is True
+
+
+@pytest.mark.django_db
+def test_a_pause_of_0_turns_the_pause_off(switch, through_switch, settings):
+    settings.DB_UNREACHABLE_PAUSE_SECONDS = 0
+    db = through_switch()
+    switch.down()
+
+    _unreachable_as_django_says(db)
+    _unreachable_as_django_says(db)
+
+    assert switch.refused == 2
 
 
 @pytest.mark.django_db
@@ -137,6 +181,7 @@ def test_a_pooled_process_connects_once_the_server_is_back_not_at_the_pools_next
 
     # when the server is back
     switch.back()
+    end_pause()
     with db.cursor() as cursor:
         cursor.execute("SELECT 1")
         # then the first try connects through a new pool
@@ -158,9 +203,9 @@ class SuiteOnSwitch:
         # the connection back; the test client keeps it open between requests.
         connection.close()
 
-    def back(self, pause: float) -> None:
+    def back(self) -> None:
         self.switch.back()
-        time.sleep(pause + 0.05)
+        end_pause()
 
 
 @pytest.fixture
@@ -170,9 +215,11 @@ def on_switch(switch):
     host, port = settings_dict["HOST"], settings_dict["PORT"]
     connection.close()
     settings_dict.update(HOST="127.0.0.1", PORT=str(switch.port))
-    yield SuiteOnSwitch(switch)
-    connection.close()
-    settings_dict.update(HOST=host, PORT=port)
+    try:
+        yield SuiteOnSwitch(switch)
+    finally:
+        settings_dict.update(HOST=host, PORT=port)
+        connection.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -199,7 +246,7 @@ def test_pages_that_need_the_database_answer_503_while_cached_ones_are_still_ser
     assert on_switch.refused == refused
 
     # and once the database is back, the hotel page is served again
-    on_switch.back(pause)
+    on_switch.back()
     assert client.get(hotel.get_absolute_url()).status_code == 200
 
 
@@ -223,6 +270,46 @@ def test_a_request_whose_connection_breaks_under_it_answers_503_and_says_to_wait
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("server_back_before_the_rollback", [False, True])
+def test_a_transaction_whose_connection_breaks_gets_the_page_that_says_it_may_have_committed(
+    rf, on_switch, pause, server_back_before_the_rollback
+):
+    # given a write's transaction under way through the switch
+    with pytest.raises(OperationalError) as raised, transaction.atomic():
+        Hotel.objects.count()
+        # when the server goes away before the commit: the atomic block closes
+        # the broken connection and opens another, which fails or succeeds
+        on_switch.switch.down()
+        try:
+            Hotel.objects.count()
+        finally:
+            if server_back_before_the_rollback:
+                on_switch.back()
+
+    response = DatabaseUnreachableMiddleware(lambda request: None).process_exception(
+        rf.post("/bookings/hold/"), raised.value
+    )
+
+    # then the guest is told to wait for the email, not that nothing happened
+    assert response is not None and response.status_code == 503
+    page = response.content.decode()
+    assert "wait for its email before you try again" in page
+    assert "Nothing was booked" not in page
+
+
+def test_each_request_starts_with_no_lost_connection(rf):
+    connection.lost_connection = True
+    seen = []
+
+    def view(request):
+        seen.append(connection.lost_connection)
+
+    DatabaseUnreachableMiddleware(view)(rf.get("/"))
+
+    assert seen == [False]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_hold_asked_for_while_the_database_is_down_answers_503_and_books_nothing(
     client, on_switch, pause
 ):
@@ -236,7 +323,7 @@ def test_a_hold_asked_for_while_the_database_is_down_answers_503_and_books_nothi
 
     assert response.status_code == 503
     assert "Nothing was booked" in response.content.decode()
-    on_switch.back(pause)
+    on_switch.back()
     assert not Booking.objects.exists()
     # the same form books once the database is back
     assert client.post(reverse("bookings:hold"), data).status_code == 302

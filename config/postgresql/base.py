@@ -24,6 +24,7 @@ import time
 
 from django.conf import settings
 from django.db.backends.postgresql import base
+from psycopg_pool import PoolClosed
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +46,14 @@ class Outage:
         self.since: float | None = None  # monotonic time of the first failure
         self.error = ""
         self._retry_at = 0.0
+        self._retry_started: float | None = None
 
     def admit(self, *, hold: float) -> bool:
         """Raise DatabaseUnreachable during the pause; return whether this caller is the retry.
 
-        The retry keeps the others out for ``hold`` seconds, as long as its
-        own attempt may take, so that one request at a time waits for it.
+        While the retry runs, the others keep failing at once; ``hold``, as
+        long as its attempt may take, only bounds how long a retry that never
+        reported back keeps them out.
         """
         if self.since is None:
             return False
@@ -58,15 +61,18 @@ class Outage:
             if self.since is None:
                 return False
             now = time.monotonic()
-            if now < self._retry_at:
+            started = self._retry_started
+            if (started is not None and now < started + hold) or now < self._retry_at:
+                wait = max(0.0, self._retry_at - now)
                 raise DatabaseUnreachable(
                     f"The database has not answered for {now - self.since:.0f} s; the next "
-                    f"try is in {self._retry_at - now:.1f} s. Last error: {self.error}"
+                    f"try is in {wait:.1f} s. Last error: {self.error}"
                 )
-            self._retry_at = now + hold
+            self._retry_started = now
             return True
 
-    def failed(self, exc: BaseException) -> None:
+    def failed(self, exc: BaseException, *, retry: bool = False) -> None:
+        """Start or extend the pause; ``retry`` if the failure is the retry's own."""
         pause = settings.DB_UNREACHABLE_PAUSE_SECONDS
         with self._lock:
             first = self.since is None
@@ -75,6 +81,8 @@ class Outage:
                 self.since = now
             self.error = _first_line(exc)
             self._retry_at = now + pause
+            if retry:
+                self._retry_started = None
         if first:
             logger.error(
                 "The database cannot be reached: %s. Requests that need it fail at once; "
@@ -87,9 +95,15 @@ class Outage:
         if self.since is None:
             return
         with self._lock:
-            since, self.since, self._retry_at = self.since, None, 0.0
+            since, self.since = self.since, None
+            self._retry_at, self._retry_started = 0.0, None
         if since is not None:
             logger.warning("The database answers again, after %.1f s.", time.monotonic() - since)
+
+    def end_pause(self) -> None:
+        """Let the next request try again now (tests)."""
+        with self._lock:
+            self._retry_at = 0.0
 
 
 _outages: dict[str, Outage] = {}
@@ -108,7 +122,14 @@ def reset_outages() -> None:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    # Set when a connection is closed after it broke (an atomic block closes
+    # it at once, and may open another): the request may have committed
+    # before the answer was lost. hotel.middleware reads and resets it.
+    lost_connection = False
+
     def get_new_connection(self, conn_params):
+        if settings.DB_UNREACHABLE_PAUSE_SECONDS <= 0:
+            return super().get_new_connection(conn_params)
         outage = outage_for(self.alias)
         retrying = outage.admit(hold=PROBE_CONNECT_TIMEOUT_S + self._pool_timeout() + 1)
         try:
@@ -116,18 +137,39 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 # Ask the server directly: the pool's next try may be minutes away.
                 probe = {**conn_params, "connect_timeout": PROBE_CONNECT_TIMEOUT_S}
                 Database.connect(**probe).close()
-                self.close_pool()
-            connection = super().get_new_connection(conn_params)
+                self._replace_pool()
+            elif retrying:
+                conn_params = {"connect_timeout": PROBE_CONNECT_TIMEOUT_S, **conn_params}
+            connection = self._connect(conn_params)
         except Database.OperationalError as exc:  # a refusal, a timeout, the pool's PoolTimeout
-            outage.failed(exc)
+            outage.failed(exc, retry=retrying)
             message = f"Could not connect to the database: {_first_line(exc)}"
             raise DatabaseUnreachable(message) from exc
         except BaseException as exc:
             if retrying:
-                outage.failed(exc)
+                outage.failed(exc, retry=True)
             raise
         outage.recovered()
         return connection
+
+    def _connect(self, conn_params):
+        try:
+            return super().get_new_connection(conn_params)
+        except PoolClosed:
+            # Another thread's retry replaced the pool this one waited on:
+            # the server answers again, so ask the new pool.
+            return super().get_new_connection(conn_params)
+
+    def _replace_pool(self) -> None:
+        """Put a new pool in the old one's place; the old one ends in the background."""
+        old = self._connection_pools.pop(self.alias, None)
+        if old is not None:
+            old.close(timeout=0)
+
+    def _close(self):
+        if self.connection is not None and getattr(self.connection, "broken", False):
+            self.lost_connection = True
+        return super()._close()
 
     def _pool_timeout(self) -> float:
         options = self.settings_dict["OPTIONS"].get("pool")

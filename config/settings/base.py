@@ -110,8 +110,14 @@ if _prepare_threshold and not _prepare_threshold.isdecimal():
         f"off; it is {_prepare_threshold!r}."
     )
 # After a connection to PostgreSQL fails, how long a process fails the requests
-# that need one at once (a 503 page) before it tries again (config.postgresql).
+# that need one at once (a 503 page) before it tries again (config.postgresql);
+# 0 turns the pause off.
 DB_UNREACHABLE_PAUSE_SECONDS = env.float("DB_UNREACHABLE_PAUSE_SECONDS", default=2.0)
+if DB_UNREACHABLE_PAUSE_SECONDS < 0:
+    raise ImproperlyConfigured(
+        f"DB_UNREACHABLE_PAUSE_SECONDS must be 0 (no pause) or more; it is "
+        f"{DB_UNREACHABLE_PAUSE_SECONDS:g}."
+    )
 POSTGRES_OPTIONS = {
     "server_side_binding": True,
     "prepare_threshold": int(_prepare_threshold) if _prepare_threshold else None,
