@@ -569,11 +569,14 @@ def parser() -> argparse.ArgumentParser:
     o = sub.add_parser(
         "outage", help="PostgreSQL taken away under the guests' reads, then given back"
     )
-    common(o)
+    o.add_argument("--seed", type=int, default=20260101)
+    o.add_argument("--force", action="store_true", help="allow a database not named *bench*")
+    o.set_defaults(today=None)
+    phase = _number(1, 600, "Give seconds from 1 to 600, like 20 or 2.5.")
     o.add_argument("--rate", type=_rate, default=50.0, help="requests a second, offered")
-    o.add_argument("--up", type=_seconds, default=10.0, help="seconds before the database goes")
-    o.add_argument("--down", type=_seconds, default=20.0, help="seconds without the database")
-    o.add_argument("--back", type=_seconds, default=20.0, help="seconds after it is back")
+    o.add_argument("--up", type=phase, default=10.0, help="seconds before the database goes")
+    o.add_argument("--down", type=phase, default=20.0, help="seconds without the database")
+    o.add_argument("--back", type=phase, default=20.0, help="seconds after it is back")
     o.add_argument("--clients", type=_count(1, 256), default=64, help="connections guests share")
     o.add_argument("--workers", type=_count(1, 16), default=3, help="gunicorn processes")
     o.add_argument("--threads", type=_count(1, 16), default=2, help="gunicorn threads each")

@@ -15,17 +15,22 @@ after the database came back.
 """
 
 import http.client
+import json
 import os
 import queue
 import random
+import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
-from .loadtest import ROOT, Processes, _dataset_summary, _wait_healthy, gunicorn_argv
+from .loadtest import ROOT, Processes, _dataset_summary, _tail, _wait_healthy, gunicorn_argv
 from .measure import percentile
 from .switch import DatabaseSwitch
 
@@ -75,32 +80,30 @@ class Guests:
         self.clients = clients
         self.rnd = random.Random(seed)
         self.due: queue.Queue = queue.Queue()
+        self.offered: list[float] = []  # when each request was due
         self.answers: list[tuple[float, float, str]] = []  # (due, seconds, status)
-        self.offered = 0
         self._lock = threading.Lock()
 
-    def run(self, seconds: float, on_tick) -> float:
-        """Offer requests for ``seconds``; ``on_tick(elapsed)`` is called as time passes.
+    def run(self, *, start: float, seconds: float) -> None:
+        """Offer requests from ``start`` (monotonic) for ``seconds``; wait for their answers.
 
-        Returns the start, on the monotonic clock; answers are timed from it.
+        A request still unanswered REQUEST_TIMEOUT_S after the last was due
+        is left out of the answers, and counted by phase_figures.
         """
         threads = [threading.Thread(target=self._client, daemon=True) for _ in range(self.clients)]
         for thread in threads:
             thread.start()
-        start = time.monotonic()
         due = start
         while (due := due + self.rnd.expovariate(self.rate)) < start + seconds:
-            while (now := time.monotonic()) < due:
-                on_tick(now - start)
-                time.sleep(min(0.01, due - now))
-            self.due.put((due, self.paths[self.offered % len(self.paths)]))
-            self.offered += 1
+            if (wait := due - time.monotonic()) > 0:
+                time.sleep(wait)
+            self.due.put((due, self.paths[len(self.offered) % len(self.paths)]))
+            self.offered.append(due)
         for _ in threads:
             self.due.put(None)
+        deadline = time.monotonic() + REQUEST_TIMEOUT_S + 5
         for thread in threads:
-            thread.join(timeout=REQUEST_TIMEOUT_S + 5)
-        self.start = start
-        return start
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _client(self) -> None:
         conn = None
@@ -129,14 +132,16 @@ class Guests:
             conn.close()
 
 
-def phase_figures(answers: list[tuple[float, float, str]], *, start: float, end: float) -> dict:
+def phase_figures(guests: Guests, *, start: float, end: float) -> dict:
     """What the guests got for the requests due from ``start`` to ``end`` (monotonic)."""
-    chosen = [a for a in answers if start <= a[0] < end]
+    chosen = [a for a in guests.answers if start <= a[0] < end]
     ms = sorted(a[1] * 1000 for a in chosen)
     statuses = Counter(a[2] for a in chosen)
+    offered = sum(1 for due in guests.offered if start <= due < end)
     return {
         "seconds": round(end - start, 1),
-        "requests": len(chosen),
+        "requests": offered,
+        "unanswered": offered - len(chosen),
         "served_rps": round(statuses.get("200", 0) / (end - start), 1) if end > start else 0,
         "statuses": dict(sorted(statuses.items())),
         "p50_ms": round(percentile(ms, 50), 1) if ms else None,
@@ -152,20 +157,20 @@ def run_outage(args, *, log) -> dict:
     from django.core.management import call_command
     from django.db import connection, connections
 
+    _port_free(args.port)
     data = _dataset_summary(args.scale)
     paths = read_paths(
         data, count=int(args.rate * (args.up + args.down + args.back)) + 1, seed=args.seed
     )
     settings_dict = connection.settings_dict
-    switch = DatabaseSwitch(
-        (settings_dict["HOST"] or "127.0.0.1", int(settings_dict["PORT"] or 5432))
-    )
     call_command("collectstatic", "--noinput", verbosity=0)
     # Every run starts from the same cache: empty, so that the up phase fills
     # it as guests ask, not an earlier run with the same pages.
     cache.clear()
     connections.close_all()
-    procs = Processes()
+    switch = DatabaseSwitch(
+        (settings_dict["HOST"] or "127.0.0.1", int(settings_dict["PORT"] or 5432))
+    )
     user = settings_dict["USER"]
     server_env = {
         **os.environ,
@@ -177,56 +182,70 @@ def run_outage(args, *, log) -> dict:
     server_env.pop("DB_POOL_TIMEOUT", None)
     if settings_dict.get("PASSWORD"):
         server_env["PGPASSWORD"] = settings_dict["PASSWORD"]
-    host = f"http://127.0.0.1:{args.port}"
-    try:
-        gunicorn = procs.start(
-            gunicorn_argv("config.wsgi:application", args),
-            cwd=ROOT,
-            env=server_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _wait_healthy(f"{host}/health/", gunicorn)
-        guests = Guests(
-            port=args.port, paths=paths, rate=args.rate, clients=args.clients, seed=args.seed + 1
-        )
-        events: dict[str, float] = {}
+    procs = Processes()
+    timers: list[threading.Timer] = []
+    events: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-outage-") as tmp:
+        log_path = Path(tmp) / "gunicorn.log"
+        try:
+            with open(log_path, "w") as server_log:
+                gunicorn = procs.start(
+                    gunicorn_argv("config.wsgi:application", args),
+                    cwd=ROOT,
+                    env=server_env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=server_log,
+                )
+            try:
+                _wait_healthy(f"http://127.0.0.1:{args.port}/health/", gunicorn)
+            except RuntimeError as exc:
+                raise RuntimeError("\n".join([str(exc), *_tail(log_path)])) from exc
+            server = _server_settings(server_env)
+            guests = Guests(
+                port=args.port,
+                paths=paths,
+                rate=args.rate,
+                clients=args.clients,
+                seed=args.seed + 1,
+            )
 
-        def on_tick(elapsed: float) -> None:
-            if "down" not in events and elapsed >= args.up:
-                switch.down()
-                events["down"] = time.monotonic()
-                log(f"  database gone at {elapsed:.1f} s")
-            elif "back" not in events and elapsed >= args.up + args.down:
-                switch.back()
-                events["back"] = time.monotonic()
-                log(f"  database back at {elapsed:.1f} s")
+            def flip(event: str, action) -> None:
+                action()
+                events[event] = time.monotonic()
+                log(f"  database {event} at {events[event] - start:.1f} s")
 
-        log(
-            f"Database outage: {args.rate:g} req/s for {args.up:g} s up, {args.down:g} s down, "
-            f"{args.back:g} s back"
-        )
-        start = guests.run(args.up + args.down + args.back, on_tick)
-    finally:
-        procs.stop_all()
-        switch.close()
-    down, back = (
-        events.get("down", start + args.up),
-        events.get("back", start + args.up + args.down),
-    )
+            log(
+                f"Database outage: {args.rate:g} req/s for {args.up:g} s up, "
+                f"{args.down:g} s down, {args.back:g} s back"
+            )
+            start = time.monotonic() + 0.1
+            for event, action, at in (
+                ("gone", switch.down, args.up),
+                ("back", switch.back, args.up + args.down),
+            ):
+                timer = threading.Timer(start + at - time.monotonic(), flip, (event, action))
+                timers.append(timer)
+                timer.start()
+            guests.run(start=start, seconds=args.up + args.down + args.back)
+        finally:
+            for timer in timers:
+                timer.cancel()
+            procs.stop_all()
+            switch.close()
+    down, back = events["gone"], events["back"]
     end = start + args.up + args.down + args.back
-    answers = guests.answers
-    failures_after = [a[0] for a in answers if a[0] >= back and a[2] != "200"]
+    failures_after = [a[0] for a in guests.answers if a[0] >= back and a[2] != "200"]
     return {
         "rate": args.rate,
         "workers": args.workers,
         "threads": args.threads,
-        "pause_seconds": float(os.environ.get("DB_UNREACHABLE_PAUSE_SECONDS", 2.0)),
+        "pool_timeout_seconds": server["pool_timeout"],
+        "pause_seconds": server["pause"],
         "phases": {
-            "up": phase_figures(answers, start=start, end=down),
-            "down": phase_figures(answers, start=down, end=back),
-            "back, first 5 s": phase_figures(answers, start=back, end=min(end, back + 5)),
-            "back, after 5 s": phase_figures(answers, start=min(end, back + 5), end=end),
+            "up": phase_figures(guests, start=start, end=down),
+            "down": phase_figures(guests, start=down, end=back),
+            "back, first 5 s": phase_figures(guests, start=back, end=min(end, back + 5)),
+            "back, after 5 s": phase_figures(guests, start=min(end, back + 5), end=end),
         },
         "refused_connections": switch.refused,
         "last_failure_after_back_s": round(max(failures_after) - back, 2)
@@ -235,13 +254,49 @@ def run_outage(args, *, log) -> dict:
     }
 
 
+def _port_free(port: int) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise RuntimeError(
+                f"Port {port} on 127.0.0.1 is taken: stop what listens there, or give --port."
+            ) from exc
+
+
+def _server_settings(env: dict[str, str]) -> dict:
+    """The pool timeout and the pause the server runs with, read by its own settings."""
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "pool = s.DATABASES['default']['OPTIONS'].get('pool') or {}; "
+        "print(json.dumps({'pool_timeout': pool.get('timeout'), "
+        "'pause': s.DB_UNREACHABLE_PAUSE_SECONDS}))"
+    )
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"Could not read the server's settings: {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def failed(result: dict) -> list[str]:
-    """What makes the run a failure: an answer but 200 or 503, or nothing served once back."""
+    """What makes the run a failure: an answer but 200 or 503, a request left unanswered,
+    a server that never knocked on the switch while it was down, nothing served once back."""
     problems = []
     for name, phase in result["phases"].items():
         wrong = {s: n for s, n in phase["statuses"].items() if s not in ("200", "503")}
         if wrong:
             problems.append(f"{name}: answers other than 200 and 503: {wrong}")
+        if phase["unanswered"]:
+            problems.append(
+                f"{name}: {phase['unanswered']} requests unanswered after {REQUEST_TIMEOUT_S} s"
+            )
+    if not result["refused_connections"]:
+        problems.append(
+            "the server never tried the database while it was down: is another server "
+            "answering on the port?"
+        )
     back = [p for n, p in result["phases"].items() if n.startswith("back")]
     if not any(p["statuses"].get("200") for p in back):
         problems.append("nothing was served after the database came back")

@@ -352,17 +352,23 @@ def _outage_body(o: dict) -> list[str]:
         "search, a hotel's page for a stay, a room type's page), each timed from when it was "
         "due. *down*: the switch hangs up every connection and each new one, as a server that "
         "is restarting or gone does. A process stops asking for a connection for "
-        f"{o['pause_seconds']:g} s after one fails (`DB_UNREACHABLE_PAUSE_SECONDS`).",
+        f"{o['pause_seconds']:g} s after one fails (`DB_UNREACHABLE_PAUSE_SECONDS`); "
+        + (
+            f"the pool waits {o['pool_timeout_seconds']:g} s for one (`DB_POOL_TIMEOUT`)."
+            if o.get("pool_timeout_seconds") is not None
+            else "it connects without a pool."
+        ),
         "",
-        "| phase | seconds | requests | served/s | answers | p50 ms | p95 ms | p99 ms | max ms |",
-        "|---|--:|--:|--:|---|--:|--:|--:|--:|",
+        "| phase | seconds | requests | served/s | answers | unanswered | p50 ms | p95 ms | "
+        "p99 ms | max ms |",
+        "|---|--:|--:|--:|---|--:|--:|--:|--:|--:|",
     ]
     for name, p in o["phases"].items():
         answers = ", ".join(f"{status}: {count}" for status, count in p["statuses"].items())
         lines.append(
             f"| {name} | {p['seconds']:g} | {p['requests']} | {p['served_rps']:g} | "
-            f"{answers or '—'} | {_ms(p['p50_ms'])} | {_ms(p['p95_ms'])} | {_ms(p['p99_ms'])} | "
-            f"{_ms(p['max_ms'])} |"
+            f"{answers or '—'} | {p['unanswered']} | {_ms(p['p50_ms'])} | {_ms(p['p95_ms'])} | "
+            f"{_ms(p['p99_ms'])} | {_ms(p['max_ms'])} |"
         )
     last = o["last_failure_after_back_s"]
     lines += [

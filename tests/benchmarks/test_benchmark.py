@@ -4,6 +4,7 @@ import gc
 import json
 import os
 import re
+import socket
 import threading
 import time
 from types import SimpleNamespace
@@ -481,6 +482,9 @@ def test_an_outage_run_answers_503_while_the_database_is_gone_and_serves_again_o
     assert phases["down"]["statuses"].get("503", 0) > 0
     assert result["refused_connections"] > 0
     assert phases["back, first 5 s"]["statuses"].get("200", 0) > 0
+    assert all(phase["unanswered"] == 0 for phase in phases.values())
+    # the server's own settings are recorded: the test settings have no pool
+    assert result["pool_timeout_seconds"] is None and result["pause_seconds"] == 2
     markdown = report.outage_results_markdown(
         {
             "finished_at": report.now_iso(),
@@ -491,3 +495,15 @@ def test_an_outage_run_answers_503_while_the_database_is_gone_and_serves_again_o
     assert markdown.startswith("# PostgreSQL outage under the read mix")
     for row in ("| up |", "| down |", "| back, first 5 s |"):
         assert row in markdown
+
+
+def test_an_outage_run_refuses_a_port_another_server_holds():
+    from benchmarks.outage import run_outage
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        args = SimpleNamespace(port=taken.getsockname()[1])
+
+        with pytest.raises(RuntimeError, match=r"Port \d+ on 127.0.0.1 is taken"):
+            run_outage(args, log=lambda _message: None)
