@@ -7,6 +7,7 @@ connections tried.
 """
 
 import copy
+import threading
 import time
 from datetime import timedelta
 
@@ -187,6 +188,37 @@ def test_a_pooled_process_connects_once_the_server_is_back_not_at_the_pools_next
         # then the first try connects through a new pool
         assert cursor.fetchone() == (1,)
     assert outage_for(DEFAULT_DB_ALIAS).since is None
+
+
+@pytest.mark.django_db
+def test_a_request_waiting_on_a_pool_the_retry_replaced_gets_its_connection_from_the_new_one(
+    switch, through_switch
+):
+    # given a pool of one connection, held, and a second request waiting for it
+    pool = {"min_size": 1, "max_size": 1, "timeout": 10.0}
+    holder, waiter = through_switch(**pool), through_switch(**pool)
+    holder.ensure_connection()
+    errors = []
+
+    def wait() -> None:
+        try:
+            waiter.ensure_connection()
+        except Exception as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    time.sleep(0.5)
+    assert thread.is_alive()
+
+    # when a retry puts a new pool in the old one's place
+    holder._replace_pool()
+    thread.join(timeout=10)
+
+    # then the waiting request is served by the new pool, not failed
+    assert not thread.is_alive()
+    assert errors == []
+    assert waiter.connection is not None
 
 
 class SuiteOnSwitch:
