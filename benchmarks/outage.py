@@ -10,8 +10,9 @@ it hangs up every connection and each new one, as a server that is
 restarting or gone does; then it relays again for ``back`` seconds.
 
 The answers are grouped by phase. A run fails on any answer but 200 and
-503 (a 500, a dropped connection, a timeout), or when nothing was served
-after the database came back.
+503 (a 500, a dropped connection, a timeout), on a request left unanswered,
+when the switch refused no connection while down (another server on the
+port), or when nothing was served after the database came back.
 """
 
 import http.client

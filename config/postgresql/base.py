@@ -111,8 +111,12 @@ _outages_lock = threading.Lock()
 
 
 def outage_for(alias: str) -> Outage:
-    with _outages_lock:
-        return _outages.setdefault(alias, Outage())
+    # Every new connection asks, so the common case takes no lock and builds nothing.
+    outage = _outages.get(alias)
+    if outage is None:
+        with _outages_lock:
+            outage = _outages.setdefault(alias, Outage())
+    return outage
 
 
 def reset_outages() -> None:

@@ -54,7 +54,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads the request into a query (sessions need only the cookie).
     "hotel.middleware.reject_nul_characters",
-    # A 503 page, not a 500, for a view that could not reach the database.
+    # A 503 page, not a 500, for a view that lost the database or could not reach it.
     "hotel.middleware.DatabaseUnreachableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
