@@ -1,7 +1,11 @@
-"""A TCP relay to PostgreSQL that can hang up, to take the database away and give it back."""
+"""A TCP relay to PostgreSQL that can hang up or go silent, to take the database away and back."""
 
 import contextlib
+import os
+import re
+import shutil
 import socket
+import subprocess
 import threading
 
 
@@ -10,7 +14,11 @@ class DatabaseSwitch:
 
     Down, it closes every connection it relays and each new one as soon as it
     is accepted, as a server that is restarting or gone does, and counts
-    those it refused.
+    those it refused. Silent (``down(drop=True)``), the kernel drops every
+    packet to and from its port, as when the server's host or the network
+    to it fails: nothing is refused or acknowledged, the connections stay
+    open and a new one is never answered. That takes nftables and root
+    (``drop_unavailable`` says why not).
     """
 
     def __init__(self, target: tuple[str, int]) -> None:
@@ -21,10 +29,23 @@ class DatabaseSwitch:
         self._sockets: list[socket.socket] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
+        self._table = f"hotel_switch_{self.port}"
+        self._dropping = False
+        self.dropped = 0
         self._thread = threading.Thread(target=self._serve, name="database-switch", daemon=True)
         self._thread.start()
 
-    def down(self) -> None:
+    def down(self, *, drop: bool = False) -> None:
+        if drop:
+            _nft(
+                f"add table inet {self._table}",
+                f"add chain inet {self._table} input "
+                "{ type filter hook input priority 0 ; policy accept ; }",
+                f"add rule inet {self._table} input tcp dport {self.port} counter drop",
+                f"add rule inet {self._table} input tcp sport {self.port} counter drop",
+            )
+            self._dropping = True
+            return
         with self._lock:
             self.up = False
             sockets, self._sockets = self._sockets, []
@@ -32,9 +53,19 @@ class DatabaseSwitch:
             _close(sock)
 
     def back(self) -> None:
+        self._stop_dropping()
         self.up = True
 
+    def _stop_dropping(self) -> None:
+        """Let packets through again, adding those dropped to ``dropped``."""
+        if self._dropping:
+            listing = _nft(f"list table inet {self._table}")
+            self.dropped += sum(int(n) for n in re.findall(r"counter packets (\d+)", listing))
+            _nft(f"delete table inet {self._table}")
+            self._dropping = False
+
     def close(self) -> None:
+        self._stop_dropping()
         self.down()
         # Wakes the accept() the serving thread waits in; close() alone does not.
         with contextlib.suppress(OSError):
@@ -74,6 +105,34 @@ class DatabaseSwitch:
             with self._lock:
                 if sink in self._sockets:
                     self._sockets.remove(sink)
+
+
+def drop_unavailable() -> str | None:
+    """Why this machine cannot drop packets for a switch, or None when it can."""
+    if os.geteuid() != 0:
+        return "dropping packets takes root (nftables)"
+    if shutil.which("nft") is None:
+        return "dropping packets takes nftables: apt-get install nftables"
+    try:
+        probe = f"hotel_switch_probe_{os.getpid()}"
+        _nft(f"add table inet {probe}", f"delete table inet {probe}")
+    except RuntimeError as exc:
+        return f"nftables refused a table: {exc}"
+    return None
+
+
+def _nft(*commands: str) -> str:
+    """Run nft commands in one transaction; their output."""
+    done = subprocess.run(
+        ["nft", "-f", "-"],  # noqa: S607
+        input="\n".join(commands) + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip() or f"nft exited with {done.returncode}")
+    return done.stdout
 
 
 def _close(sock: socket.socket) -> None:

@@ -10,6 +10,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_VARIABLES = (
     "DATABASE_URL",
@@ -24,6 +26,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def require_packet_drop() -> None:
+    """Skip a test that drops packets where this machine cannot; on CI, which can, fail it."""
+    from benchmarks.switch import drop_unavailable
+
+    if why := drop_unavailable():
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
 
 
 def embedded_env(tmp_path: Path, **extra: str) -> dict[str, str]:
