@@ -58,3 +58,30 @@ def test_a_prepare_threshold_that_is_not_a_whole_number_is_refused_with_a_clear_
     assert result.returncode != 0
     assert "DB_PREPARE_THRESHOLD must be a whole number, or empty" in result.stderr
     assert repr(threshold) in result.stderr
+
+
+def test_a_negative_network_timeout_is_refused_with_a_clear_message():
+    result = python(
+        "from django.conf import settings; settings.DATABASES", DB_NETWORK_TIMEOUT_SECONDS="-1"
+    )
+    assert result.returncode != 0
+    assert "DB_NETWORK_TIMEOUT_SECONDS must be 0 (the kernel's defaults) or more" in result.stderr
+
+
+def test_a_network_timeout_of_0_leaves_the_kernels_defaults_and_the_url_may_set_its_own():
+    code = (
+        "import json; from django.conf import settings; "
+        "print(json.dumps(settings.DATABASES['default']['OPTIONS']))"
+    )
+    off = python(code, DB_NETWORK_TIMEOUT_SECONDS="0")
+    assert off.returncode == 0, off.stderr
+    options = json.loads(off.stdout.strip().splitlines()[-1])
+    assert not {"connect_timeout", "tcp_user_timeout", "keepalives"} & set(options)
+
+    url = "postgres://postgres@127.0.0.1:5432/hotel?tcp_user_timeout=20000"
+    own = python(code, DATABASE_URL=url, DB_NETWORK_TIMEOUT_SECONDS="2.5")
+    assert own.returncode == 0, own.stderr
+    options = json.loads(own.stdout.strip().splitlines()[-1])
+    assert options["tcp_user_timeout"] == 20000
+    assert options["connect_timeout"] == 3
+    assert options["keepalives_idle"] == 3

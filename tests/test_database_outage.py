@@ -3,10 +3,13 @@
 The server is reached through a switch on a port of its own (the outage
 benchmark's): up, it relays to the test database's server; down, it hangs up
 at once, as a server that is restarting or gone does, and counts the
-connections tried.
+connections tried; silent, the kernel drops every packet to and from it, as
+when the server's host or the network fails (nftables, as root: CI has both).
 """
 
 import copy
+import os
+import socket
 import threading
 import time
 from datetime import timedelta
@@ -20,11 +23,13 @@ from psycopg_pool import PoolTimeout
 from benchmarks.switch import DatabaseSwitch
 from bookings.models import Booking
 from config.postgresql.base import DatabaseUnreachable, DatabaseWrapper, outage_for
+from config.settings.base import _network_timeout_options
 from hotel.middleware import DatabaseUnreachableMiddleware
 from hotel.models import Hotel
 from tests.bookings.conftest import stock
 from tests.bookings.test_views import book_data
 from tests.factories import HotelFactory, RoomTypeFactory
+from tests.servers import require_packet_drop
 
 
 @pytest.fixture
@@ -54,10 +59,11 @@ def through_switch(switch):
     """
     opened = []
 
-    def add(**pool):
+    def add(options=None, **pool):
         settings_dict = copy.deepcopy(connection.settings_dict)
         settings_dict.update(HOST="127.0.0.1", PORT=str(switch.port), CONN_HEALTH_CHECKS=True)
         settings_dict["OPTIONS"].pop("pool", None)
+        settings_dict["OPTIONS"].update(options or {})
         if pool:
             settings_dict["OPTIONS"]["pool"] = pool
         opened.append(DatabaseWrapper(settings_dict, alias=DEFAULT_DB_ALIAS))
@@ -219,6 +225,95 @@ def test_a_request_waiting_on_a_pool_the_retry_replaced_gets_its_connection_from
     assert not thread.is_alive()
     assert errors == []
     assert waiter.connection is not None
+
+
+def _socket_options(db) -> dict[str, int]:
+    """The TCP options of the socket under ``db``'s open connection."""
+    sock = socket.socket(fileno=os.dup(db.connection.pgconn.socket))
+    try:
+        return {
+            "keepalive": sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+            "idle": sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+            "interval": sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+            "count": sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+            "user_timeout_ms": sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
+        }
+    finally:
+        sock.close()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("pooled", [False, True])
+def test_every_connection_gives_up_on_a_silent_host_after_the_network_timeout(
+    through_switch, settings, pooled
+):
+    # given the site's settings (DB_NETWORK_TIMEOUT_SECONDS, 5 s by default)
+    assert settings.DB_NETWORK_TIMEOUT_SECONDS == 5
+    db = through_switch(**({"min_size": 1, "max_size": 2, "timeout": 5.0} if pooled else {}))
+
+    # when a connection is opened, by the pool or directly
+    db.ensure_connection()
+
+    # then its socket counts unacknowledged data as a lost connection after
+    # 5 s, and probes the server while idle, rather than the kernel's 15 minutes
+    assert _socket_options(db) == {
+        "keepalive": 1,
+        "idle": 5,
+        "interval": 1,
+        "count": 5,
+        "user_timeout_ms": 5000,
+    }
+    assert db.settings_dict["OPTIONS"]["connect_timeout"] == 5
+
+
+@pytest.mark.django_db
+def test_a_query_on_a_connection_whose_host_goes_silent_fails_instead_of_waiting_for_minutes(
+    switch, through_switch, pause
+):
+    require_packet_drop()
+    # given an open connection that gives up after 1.5 s without an answer
+    db = through_switch(options=_network_timeout_options(1.5))
+    with db.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    outcome = {}
+
+    def query() -> None:
+        try:
+            with db.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            outcome["result"] = "answered"
+        except OperationalError as exc:
+            outcome["result"] = exc
+
+    # when every packet to and from the server is dropped, as when its host fails
+    switch.down(drop=True)
+    db.inc_thread_sharing()
+    thread = threading.Thread(target=query, daemon=True)
+    thread.start()
+    # (without the timeout it would wait for the kernel's retransmissions, 15 minutes)
+    thread.join(timeout=30)
+    db.dec_thread_sharing()
+
+    # then the query fails, the connection is broken and its close says it was lost
+    assert not thread.is_alive(), "the query still waits on the silent host"
+    assert isinstance(outcome["result"], OperationalError)
+    assert db.connection.broken
+    db.close()
+    assert db.lost_connection
+    # and the next connection gives up after connect_timeout, starting the pause
+    _unreachable(db)
+    since = outage_for(DEFAULT_DB_ALIAS).since
+    assert since is not None
+    _unreachable(db)
+    assert outage_for(DEFAULT_DB_ALIAS).since == since
+
+    # and once the host answers again, the first try after the pause connects
+    switch.back()
+    assert switch.dropped > 0
+    end_pause()
+    with db.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
 
 
 class SuiteOnSwitch:

@@ -6,6 +6,7 @@ setting DATABASE_URL, REDIS_URL, CELERY_BROKER_URL and EMAIL_URL switches each
 part to its real service.
 """
 
+import math
 from datetime import timedelta
 from pathlib import Path
 
@@ -118,10 +119,44 @@ if DB_UNREACHABLE_PAUSE_SECONDS < 0:
         f"DB_UNREACHABLE_PAUSE_SECONDS must be 0 (no pause) or more; it is "
         f"{DB_UNREACHABLE_PAUSE_SECONDS:g}."
     )
+# How long PostgreSQL's host may leave a connection unanswered (a new
+# connection, or data sent and not acknowledged) before it counts as lost.
+# When the host or the network to it fails, nothing is refused: without this,
+# a request on a pooled connection waits for the kernel's retransmissions,
+# about 15 minutes, and holds its thread all that time. Idle connections are
+# probed (TCP keepalive) as often, so the pool finds the dead ones before a
+# request does. A query that runs long is not cut short: the server's kernel
+# acknowledges it at once. 0 leaves the kernel's defaults.
+DB_NETWORK_TIMEOUT_SECONDS = env.float("DB_NETWORK_TIMEOUT_SECONDS", default=5.0)
+if DB_NETWORK_TIMEOUT_SECONDS < 0:
+    raise ImproperlyConfigured(
+        f"DB_NETWORK_TIMEOUT_SECONDS must be 0 (the kernel's defaults) or more; it is "
+        f"{DB_NETWORK_TIMEOUT_SECONDS:g}."
+    )
+
+
+def _network_timeout_options(seconds: float) -> dict[str, int]:
+    """libpq's connection parameters for a connection that counts as lost after ``seconds``."""
+    if seconds <= 0:
+        return {}
+    whole = max(1, math.ceil(seconds))
+    return {
+        # libpq counts whole seconds and treats anything under 2 as 2.
+        "connect_timeout": max(2, whole),
+        "tcp_user_timeout": math.ceil(seconds * 1000),
+        "keepalives": 1,
+        "keepalives_idle": whole,
+        "keepalives_interval": 1,
+        "keepalives_count": whole,
+    }
+
+
 POSTGRES_OPTIONS = {
     "server_side_binding": True,
     "prepare_threshold": int(_prepare_threshold) if _prepare_threshold else None,
 }
+# Defaults: the same parameters given in DATABASE_URL's query string win.
+POSTGRES_NETWORK_OPTIONS = _network_timeout_options(DB_NETWORK_TIMEOUT_SECONDS)
 if DATABASE_URL:
     _db = env.db_url_config(DATABASE_URL)
     _db["ATOMIC_REQUESTS"] = ATOMIC_REQUESTS
@@ -136,8 +171,11 @@ if DATABASE_URL:
         # of an outage hang before config.postgresql fails the rest at once.
         _db["CONN_MAX_AGE"] = 0
         _db["CONN_HEALTH_CHECKS"] = True
-        _db.setdefault("OPTIONS", {})
-        _db["OPTIONS"].update(POSTGRES_OPTIONS)
+        _db["OPTIONS"] = {
+            **POSTGRES_NETWORK_OPTIONS,
+            **_db.get("OPTIONS", {}),
+            **POSTGRES_OPTIONS,
+        }
         _db["OPTIONS"]["pool"] = {
             "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
             "max_size": env.int("DB_POOL_MAX_SIZE", default=20),

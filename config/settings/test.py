@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import CACHES, LOGGING, POSTGRES_OPTIONS, env
+from .base import CACHES, LOGGING, POSTGRES_NETWORK_OPTIONS, POSTGRES_OPTIONS, env
 
 SECRET_KEY = "test-only-secret-key-not-for-production"  # noqa: S105
 DEBUG = False
@@ -16,7 +16,7 @@ DATABASES = {
         "ATOMIC_REQUESTS": False,
         "CONN_MAX_AGE": 0,
         # Merged, as base.py does: the URL's own options (sslmode, ...) stay.
-        "OPTIONS": {**_db.get("OPTIONS", {}), **POSTGRES_OPTIONS},
+        "OPTIONS": {**POSTGRES_NETWORK_OPTIONS, **_db.get("OPTIONS", {}), **POSTGRES_OPTIONS},
     }
 }
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
