@@ -577,6 +577,11 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--up", type=phase, default=10.0, help="seconds before the database goes")
     o.add_argument("--down", type=phase, default=20.0, help="seconds without the database")
     o.add_argument("--back", type=phase, default=20.0, help="seconds after it is back")
+    o.add_argument(
+        "--drop",
+        action="store_true",
+        help="drop every packet while down instead of hanging up (root, nftables)",
+    )
     o.add_argument("--clients", type=_count(1, 256), default=64, help="connections guests share")
     o.add_argument("--workers", type=_count(1, 16), default=3, help="gunicorn processes")
     o.add_argument("--threads", type=_count(1, 16), default=2, help="gunicorn threads each")

@@ -7,12 +7,15 @@ search, a hotel's page for a stay, a room type's page), each request timed
 from the moment it was due, so a server that stalls is charged for the
 queue behind it. For ``up`` seconds the switch relays; for ``down`` seconds
 it hangs up every connection and each new one, as a server that is
-restarting or gone does; then it relays again for ``back`` seconds.
+restarting or gone does, or with ``drop`` lets the kernel drop every packet
+to and from it, as when the server's host or the network fails; then it
+relays again for ``back`` seconds.
 
 The answers are grouped by phase. A run fails on any answer but 200 and
 503 (a 500, a dropped connection, a timeout), on a request left unanswered,
-when the switch refused no connection while down (another server on the
-port), or when nothing was served after the database came back.
+when the switch refused no connection or dropped no packet while down
+(another server on the port), or when nothing was served after the
+database came back.
 """
 
 import http.client
@@ -33,7 +36,7 @@ from urllib.parse import urlencode
 
 from .loadtest import ROOT, Processes, _dataset_summary, _tail, _wait_healthy, gunicorn_argv
 from .measure import percentile
-from .switch import DatabaseSwitch
+from .switch import DatabaseSwitch, drop_unavailable
 
 REQUEST_TIMEOUT_S = 30
 
@@ -159,6 +162,9 @@ def run_outage(args, *, log) -> dict:
     from django.db import connection, connections
 
     _port_free(args.port)
+    drop = getattr(args, "drop", False)
+    if drop and (why := drop_unavailable()):
+        raise RuntimeError(f"--drop cannot run here: {why}.")
     data = _dataset_summary(args.scale)
     paths = read_paths(
         data, count=int(args.rate * (args.up + args.down + args.back)) + 1, seed=args.seed
@@ -217,11 +223,11 @@ def run_outage(args, *, log) -> dict:
 
             log(
                 f"Database outage: {args.rate:g} req/s for {args.up:g} s up, "
-                f"{args.down:g} s down, {args.back:g} s back"
+                f"{args.down:g} s {'silent' if drop else 'down'}, {args.back:g} s back"
             )
             start = time.monotonic() + 0.1
             for event, action, at in (
-                ("gone", switch.down, args.up),
+                ("gone", lambda: switch.down(drop=drop), args.up),
                 ("back", switch.back, args.up + args.down),
             ):
                 timer = threading.Timer(start + at - time.monotonic(), flip, (event, action))
@@ -237,11 +243,13 @@ def run_outage(args, *, log) -> dict:
     end = start + args.up + args.down + args.back
     failures_after = [a[0] for a in guests.answers if a[0] >= back and a[2] != "200"]
     return {
+        "mode": "drop" if drop else "hang up",
         "rate": args.rate,
         "workers": args.workers,
         "threads": args.threads,
         "pool_timeout_seconds": server["pool_timeout"],
         "pause_seconds": server["pause"],
+        "network_timeout_seconds": server["network_timeout"],
         "phases": {
             "up": phase_figures(guests, start=start, end=down),
             "down": phase_figures(guests, start=down, end=back),
@@ -249,6 +257,7 @@ def run_outage(args, *, log) -> dict:
             "back, after 5 s": phase_figures(guests, start=min(end, back + 5), end=end),
         },
         "refused_connections": switch.refused,
+        "dropped_packets": switch.dropped,
         "last_failure_after_back_s": round(max(failures_after) - back, 2)
         if failures_after
         else None,
@@ -257,6 +266,8 @@ def run_outage(args, *, log) -> dict:
 
 def _port_free(port: int) -> None:
     with socket.socket() as probe:
+        # As gunicorn binds: a port whose last connections linger in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as exc:
@@ -271,7 +282,8 @@ def _server_settings(env: dict[str, str]) -> dict:
         "import json, django; django.setup(); from django.conf import settings as s; "
         "pool = s.DATABASES['default']['OPTIONS'].get('pool') or {}; "
         "print(json.dumps({'pool_timeout': pool.get('timeout'), "
-        "'pause': s.DB_UNREACHABLE_PAUSE_SECONDS}))"
+        "'pause': s.DB_UNREACHABLE_PAUSE_SECONDS, "
+        "'network_timeout': s.DB_NETWORK_TIMEOUT_SECONDS}))"
     )
     done = subprocess.run(  # noqa: S603
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False
@@ -283,7 +295,7 @@ def _server_settings(env: dict[str, str]) -> dict:
 
 def failed(result: dict) -> list[str]:
     """What makes the run a failure: an answer but 200 or 503, a request left unanswered,
-    a server that never knocked on the switch while it was down, nothing served once back."""
+    a server that never reached the switch while it was down, nothing served once back."""
     problems = []
     for name, phase in result["phases"].items():
         wrong = {s: n for s, n in phase["statuses"].items() if s not in ("200", "503")}
@@ -293,7 +305,7 @@ def failed(result: dict) -> list[str]:
             problems.append(
                 f"{name}: {phase['unanswered']} requests unanswered after {REQUEST_TIMEOUT_S} s"
             )
-    if not result["refused_connections"]:
+    if not (result["refused_connections"] or result.get("dropped_packets")):
         problems.append(
             "the server never tried the database while it was down: is another server "
             "answering on the port?"

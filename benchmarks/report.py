@@ -350,8 +350,17 @@ def _outage_body(o: dict) -> list[str]:
         "reaches PostgreSQL through a TCP switch on 127.0.0.1. Guests arrive as a Poisson "
         f"stream at {o['rate']:g} requests a second for the load test's read mix (home, "
         "search, a hotel's page for a stay, a room type's page), each timed from when it was "
-        "due. *down*: the switch hangs up every connection and each new one, as a server that "
-        "is restarting or gone does. A process stops asking for a connection for "
+        "due. *down*: "
+        + (
+            "the kernel drops every packet to and from the switch (nftables), as when the "
+            "server's host or the network to it fails: nothing is refused, connections stay "
+            "open and new ones are never answered. A connection counts as lost after "
+            f"{o['network_timeout_seconds']:g} s without an answer (`DB_NETWORK_TIMEOUT_SECONDS`). "
+            if o.get("mode") == "drop"
+            else "the switch hangs up every connection and each new one, as a server that "
+            "is restarting or gone does. "
+        )
+        + "A process stops asking for a connection for "
         f"{o['pause_seconds']:g} s after one fails (`DB_UNREACHABLE_PAUSE_SECONDS`); "
         + (
             f"the pool waits {o['pool_timeout_seconds']:g} s for one (`DB_POOL_TIMEOUT`)."
@@ -373,7 +382,11 @@ def _outage_body(o: dict) -> list[str]:
     last = o["last_failure_after_back_s"]
     lines += [
         "",
-        f"Connections the switch hung up on while down: {o['refused_connections']}. "
+        (
+            f"Packets dropped while down: {o['dropped_packets']}. "
+            if o.get("mode") == "drop"
+            else f"Connections the switch hung up on while down: {o['refused_connections']}. "
+        )
         + (
             f"The last request not served was due {last:g} s after the database came back."
             if last is not None

@@ -452,23 +452,29 @@ def test_backups_command_stops_with_a_clear_message_when_the_guest_cannot_book(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("drop", [False, True], ids=["hang up", "drop packets"])
 def test_an_outage_run_answers_503_while_the_database_is_gone_and_serves_again_once_back(
-    dataset,
+    dataset, drop, monkeypatch
 ):
     from benchmarks.outage import failed, run_outage
-    from tests.servers import free_port
+    from tests.servers import free_port, require_packet_drop
 
+    if drop:
+        require_packet_drop()
+    # The server gives up on a silent connection after 1 s, within the 4 s down.
+    monkeypatch.setenv("DB_NETWORK_TIMEOUT_SECONDS", "1")
     args = SimpleNamespace(
         scale=1.0,
         rate=30,
         up=1.5,
-        down=3,
+        down=4,
         back=3,
         clients=16,
         workers=1,
         threads=2,
         port=free_port(),
         seed=7,
+        drop=drop,
     )
 
     result = run_outage(args, log=lambda _message: None)
@@ -480,11 +486,15 @@ def test_an_outage_run_answers_503_while_the_database_is_gone_and_serves_again_o
     assert phases["up"]["statuses"].get("200", 0) > 0
     # the pages the read cache did not hold, told at once that it will pass
     assert phases["down"]["statuses"].get("503", 0) > 0
-    assert result["refused_connections"] > 0
+    if drop:
+        assert result["mode"] == "drop" and result["dropped_packets"] > 0
+    else:
+        assert result["mode"] == "hang up" and result["refused_connections"] > 0
     assert phases["back, first 5 s"]["statuses"].get("200", 0) > 0
     assert all(phase["unanswered"] == 0 for phase in phases.values())
     # the server's own settings are recorded: the test settings have no pool
     assert result["pool_timeout_seconds"] is None and result["pause_seconds"] == 2
+    assert result["network_timeout_seconds"] == 1
     markdown = report.outage_results_markdown(
         {
             "finished_at": report.now_iso(),
@@ -495,6 +505,7 @@ def test_an_outage_run_answers_503_while_the_database_is_gone_and_serves_again_o
     assert markdown.startswith("# PostgreSQL outage under the read mix")
     for row in ("| up |", "| down |", "| back, first 5 s |"):
         assert row in markdown
+    assert ("Packets dropped while down" in markdown) == drop
 
 
 def test_an_outage_run_refuses_a_port_another_server_holds():
@@ -507,3 +518,16 @@ def test_an_outage_run_refuses_a_port_another_server_holds():
 
         with pytest.raises(RuntimeError, match=r"Port \d+ on 127.0.0.1 is taken"):
             run_outage(args, log=lambda _message: None)
+
+
+def test_an_outage_run_that_cannot_drop_packets_here_says_why(monkeypatch):
+    from benchmarks import outage
+    from tests.servers import free_port
+
+    monkeypatch.setattr(outage, "drop_unavailable", lambda: "dropping packets takes root")
+    args = SimpleNamespace(port=free_port(), drop=True)
+
+    with pytest.raises(
+        RuntimeError, match=r"^--drop cannot run here: dropping packets takes root\.$"
+    ):
+        outage.run_outage(args, log=lambda _message: None)
