@@ -286,6 +286,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # instead of holding the request for the defaults' retries.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNECTION_TIMEOUT
+# A publish on a connection to a broker whose host went silent (it refuses
+# nothing) waits this long for Redis's answer, not forever. More than the
+# 1 s a worker's BRPOP may wait for its answer when it is not in the event loop.
+CELERY_BROKER_SOCKET_TIMEOUT = env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=2.0)
+if CELERY_BROKER_SOCKET_TIMEOUT <= 1:
+    raise ImproperlyConfigured(
+        f"CELERY_BROKER_SOCKET_TIMEOUT must be more than 1 s, the longest a worker's BRPOP "
+        f"waits for its answer; it is {CELERY_BROKER_SOCKET_TIMEOUT:g}."
+    )
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] = CELERY_BROKER_SOCKET_TIMEOUT
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
     "interval_start": 0,

@@ -1,16 +1,19 @@
 """Delivery through a real Celery worker on the Redis broker and a real SMTP server."""
 
+import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
 from email import message_from_bytes
 from email.policy import default as default_policy
+from urllib.parse import urlparse
 
 import pytest
 from celery.exceptions import Retry
 from django.db import transaction
 from django.utils import timezone
 
+from benchmarks.switch import DatabaseSwitch
 from bookings.services import booking_cancel, booking_confirm, booking_hold
 from inventory.models import RoomInventory
 from notifications.formatting import format_day, format_money
@@ -24,6 +27,7 @@ from notifications.tasks import (
 from tests.factories import HotelFactory, RoomTypeFactory
 from tests.notifications.conftest import celery_broker, wait_until
 from tests.notifications.factories import booking_with_nights
+from tests.servers import python, require_packet_drop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -114,6 +118,47 @@ def test_after_a_failed_publish_the_process_leaves_the_broker_alone_for_a_while(
     assert set(notifications_sweep()) == {first.pk, second.pk, third.pk}
     statuses = Notification.objects.filter(dedupe_key__startswith="pause-")
     assert list(statuses.values_list("status", flat=True)) == [Status.SENT] * 3
+
+
+def test_a_publish_to_a_broker_whose_host_goes_silent_gives_up_and_leaves_the_row_pending(
+    redis_broker_url, caplog
+):
+    require_packet_drop()
+    first, second = (
+        Notification.objects.create(
+            kind=Kind.STAFF_ALERT,
+            recipient="ops@example.com",
+            subject=f"Alert {n}",
+            body_text="Body",
+            dedupe_key=f"silent-{n}",
+        )
+        for n in range(2)
+    )
+    broker = urlparse(redis_broker_url)
+    switch = DatabaseSwitch((broker.hostname, broker.port or 6379))
+    outcome = {}
+    try:
+        with celery_broker(broker._replace(netloc=f"127.0.0.1:{switch.port}").geturl()):
+            # given a process whose connection to the broker is open
+            assert dispatch(first.pk) is True
+
+            # when the broker's host drops every packet, and the next row is dispatched
+            switch.down(drop=True)
+            thread = threading.Thread(
+                target=lambda: outcome.update(queued=dispatch(second.pk)), daemon=True
+            )
+            thread.start()
+            # (without CELERY_BROKER_SOCKET_TIMEOUT the publish waited for the
+            # kernel's retransmissions, about 15 minutes, holding the request)
+            thread.join(timeout=60)
+    finally:
+        switch.close()
+
+    # then the publish gave up, and the row waits, pending, for the sweeper
+    assert not thread.is_alive(), "the publish still waits on the silent broker"
+    assert outcome == {"queued": False}
+    assert f"Could not queue notification {second.pk}" in caplog.text
+    assert Notification.objects.get(pk=second.pk).status == Status.PENDING
 
 
 def test_sweeper_sends_through_the_worker_once_the_broker_is_back(celery_worker, smtp_server):
@@ -248,3 +293,13 @@ def test_confirming_a_booking_delivers_exactly_one_message_through_the_worker(
     assert Notification.objects.get(booking=booking, kind=Kind.ARRIVAL_REMINDER).status == (
         Status.CANCELLED
     )
+
+
+@pytest.mark.parametrize("seconds", ["1", "0.5"])
+def test_a_broker_socket_timeout_a_worker_could_not_poll_within_is_refused(seconds):
+    result = python(
+        "from django.conf import settings; settings.CELERY_BROKER_TRANSPORT_OPTIONS",
+        CELERY_BROKER_SOCKET_TIMEOUT=seconds,
+    )
+    assert result.returncode != 0
+    assert "CELERY_BROKER_SOCKET_TIMEOUT must be more than 1 s" in result.stderr
