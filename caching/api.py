@@ -876,8 +876,10 @@ def reset_process_state() -> None:
     settings change.
     """
     global _down_until
+    from .connections import reset_pauses
     from .fragments import memo
 
+    reset_pauses()
     local_tier.clear()
     memo.clear()
     versions.clear()

@@ -220,6 +220,8 @@ if REDIS_URL:
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "PARSER_CLASS": "redis.connection._HiredisParser",
+                # After Redis did not answer, fail at once for CACHE_RETRY_INTERVAL.
+                "CONNECTION_POOL_CLASS": "caching.connections.PausingConnectionPool",
                 # Short timeouts plus IGNORE_EXCEPTIONS make the cache fail
                 # open: a Redis outage costs a logged error and a database
                 # read, never a 500.

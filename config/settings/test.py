@@ -33,6 +33,8 @@ CACHES = {
         "OPTIONS": {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
             "PARSER_CLASS": "redis.connection._HiredisParser",
+            # After Redis did not answer, fail at once for CACHE_RETRY_INTERVAL.
+            "CONNECTION_POOL_CLASS": "caching.connections.PausingConnectionPool",
             "SOCKET_CONNECT_TIMEOUT": 0.25,
             "SOCKET_TIMEOUT": 0.25,
             "IGNORE_EXCEPTIONS": True,

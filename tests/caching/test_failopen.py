@@ -1,8 +1,10 @@
 """With Redis down or slow, reads go to the database and pages keep working."""
 
+import contextlib
 import copy
 import logging
 import socket
+import threading
 
 import pytest
 from django.core.cache import cache, caches
@@ -51,6 +53,95 @@ def test_reads_go_to_the_database_when_redis_is_down(redis_down, loader):
     assert values == [{"call": 1}, {"call": 2}, {"call": 3}]
     assert not backend_available()
     assert stats.process_counts()["hotel:*"]["bypass"]["misses"] == 3
+
+
+class SilentRedis:
+    """A server that accepts connections and never answers, counting the connections."""
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self._held: list[socket.socket] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"redis://127.0.0.1:{self._listener.getsockname()[1]}/0"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self._held.append(conn)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        for conn in self._held:
+            conn.close()
+
+
+@pytest.fixture
+def counting_silent_redis(settings):
+    server = SilentRedis()
+    point_cache_at(settings, server.url)
+    yield server
+    server.close()
+
+
+def _connections_made(server: SilentRedis, expected: int) -> int:
+    # The listener's thread counts each connection a moment after the kernel took it.
+    for _ in range(100):
+        if server.accepted >= expected:
+            break
+        threading.Event().wait(0.01)
+    return server.accepted
+
+
+def test_after_redis_did_not_answer_the_process_leaves_it_alone_for_the_retry_interval(
+    counting_silent_redis, settings, clock
+):
+    settings.CACHE_RETRY_INTERVAL = 5
+    # given a call that waited out its timeout on a Redis that never answers
+    assert cache.get("first") is None
+    assert _connections_made(counting_silent_redis, 1) == 1
+
+    # when the cache is used again within the interval, by anyone (sessions too)
+    assert cache.get("second") is None
+    cache.set("third", 1)
+
+    # then no connection is tried: each call fails at once
+    assert _connections_made(counting_silent_redis, 2) == 1
+    # and once the interval has passed, the next call tries Redis again
+    clock.advance(5)
+    assert cache.get("fourth") is None
+    assert _connections_made(counting_silent_redis, 2) == 2
+
+
+@pytest.mark.django_db
+def test_a_signed_in_guests_pages_wait_on_a_silent_redis_once_per_interval(
+    client, settings, django_user_model
+):
+    from django.urls import reverse
+
+    client.force_login(django_user_model.objects.create_user("ana", "ana@example.com", "pw"))
+    server = SilentRedis()
+    try:
+        # given Redis gone silent under a guest who is signed in (the session
+        # is read through the cache on every page)
+        point_cache_at(settings, server.url)
+
+        # when the guest opens pages
+        pages = [client.get(reverse("bookings:mine")) for _ in range(3)]
+
+        # then every page is served, from the database, and only the first
+        # one waited for Redis
+        assert [page.status_code for page in pages] == [200, 200, 200]
+        assert all(page.context["user"].username == "ana" for page in pages)
+        assert _connections_made(server, 2) == 1
+    finally:
+        server.close()
 
 
 def test_reads_go_to_the_database_when_redis_hangs(redis_silent, loader):
