@@ -22,7 +22,12 @@ from psycopg_pool import PoolTimeout
 
 from benchmarks.switch import DatabaseSwitch
 from bookings.models import Booking
-from config.postgresql.base import DatabaseUnreachable, DatabaseWrapper, outage_for
+from config.postgresql.base import (
+    PROBE_CONNECT_TIMEOUT_S,
+    DatabaseUnreachable,
+    DatabaseWrapper,
+    outage_for,
+)
 from config.settings.base import _network_timeout_options
 from hotel.middleware import DatabaseUnreachableMiddleware
 from hotel.models import Hotel
@@ -264,6 +269,33 @@ def test_every_connection_gives_up_on_a_silent_host_after_the_network_timeout(
         "user_timeout_ms": 5000,
     }
     assert db.settings_dict["OPTIONS"]["connect_timeout"] == 5
+
+
+@pytest.mark.django_db
+def test_the_retry_without_a_pool_waits_the_probes_timeout_not_the_connections_own(
+    switch, through_switch, pause, monkeypatch
+):
+    import psycopg
+
+    # given a process in the pause, whose connections wait 5 s to connect
+    db = through_switch()
+    assert db.settings_dict["OPTIONS"]["connect_timeout"] == 5
+    switch.down()
+    _unreachable(db)
+    tried = []
+
+    def connect(**params):
+        tried.append(params.get("connect_timeout"))
+        raise psycopg.OperationalError("connection timeout expired")
+
+    monkeypatch.setattr(psycopg, "connect", connect)
+
+    # when the pause ends and this request is the retry
+    end_pause()
+    _unreachable(db)
+
+    # then it gives up after the probe's 2 s, which is as long as the others are kept out
+    assert tried == [PROBE_CONNECT_TIMEOUT_S] == [2]
 
 
 @pytest.mark.django_db

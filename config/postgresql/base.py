@@ -143,7 +143,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 Database.connect(**probe).close()
                 self._replace_pool()
             elif retrying:
-                conn_params = {"connect_timeout": PROBE_CONNECT_TIMEOUT_S, **conn_params}
+                # The probe's timeout, not the connection's own (DB_NETWORK_TIMEOUT_SECONDS):
+                # ``hold`` keeps a second retry out only for this long.
+                conn_params = {**conn_params, "connect_timeout": PROBE_CONNECT_TIMEOUT_S}
             connection = self._connect(conn_params)
         except Database.OperationalError as exc:  # a refusal, a timeout, the pool's PoolTimeout
             outage.failed(exc, retry=retrying)
