@@ -7,13 +7,20 @@ network went silent refuses nothing: each call waits its whole timeout
 several, the session's read among them. At 50 pages a second, that keeps a
 web process's threads waiting on Redis and the pages queue behind them.
 
-So after a connection to a Redis server cannot be made, or a reply does not
-come in time, this process stops trying that server for
-CACHE_RETRY_INTERVAL seconds: a new connection fails at once with
-ConnectionError, which django-redis swallows like any other Redis error.
-Then the next call tries again. The cache's reads already skip Redis for as
-long after an error (caching.api); this covers every caller of the cache,
-sessions included. Set as the cache's CONNECTION_POOL_CLASS; a rediss:// or
+So once a connection to a Redis server cannot be made, or two replies in a
+row do not come in time, this process stops asking that server for
+CACHE_RETRY_INTERVAL seconds: every call fails at once with ConnectionError
+before it takes a connection from the pool, and django-redis swallows it
+like any other Redis error. Then the next call tries again. One late reply
+alone starts no pause: a healthy server can be slow once (a fork, a slow
+command), and shutting the cache off for the whole process would also
+shut off what it does for every other process (session writes, rate
+limits, invalidations). A hung server that still takes connections times
+out again at once and is paused then.
+
+The pool is the cache's (django-redis's CONNECTION_POOL_CLASS), which sends
+no blocking command (BLPOP, XREAD BLOCK) and subscribes to nothing: a
+blocking command's wait would count as a late reply. A rediss:// or
 unix:// server keeps redis-py's own connection, without the pause.
 """
 
@@ -28,11 +35,33 @@ from . import conf, local
 class _Pause:
     """Until when (local.clock) this process leaves one Redis server alone, and why."""
 
-    __slots__ = ("error", "until")
+    __slots__ = ("error", "late_replies", "until")
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
         self.until = 0.0
         self.error = ""
+        self.late_replies = 0
+
+    def check(self, address: tuple[str, int]) -> None:
+        if (left := self.until - local.clock()) > 0:
+            raise ConnectionError(
+                f"Redis at {address[0]}:{address[1]} did not answer; not asking it again for "
+                f"{left:.1f} s. Last error: {self.error}"
+            )
+
+    def start(self, exc: Exception) -> None:
+        self.error = str(exc)
+        self.late_replies = 0
+        self.until = local.clock() + conf.get("CACHE_RETRY_INTERVAL")
+
+    def late_reply(self, exc: Exception) -> None:
+        # Unlocked: two threads counting one late reply each may start the pause a reply early.
+        self.late_replies += 1
+        if self.late_replies >= 2:
+            self.start(exc)
 
 
 _pauses: dict[tuple[str, int], _Pause] = {}
@@ -40,7 +69,6 @@ _pauses_lock = threading.Lock()
 
 
 def _pause_for(address: tuple[str, int]) -> _Pause:
-    # Every new connection asks, so the common case takes no lock.
     pause = _pauses.get(address)
     if pause is None:
         with _pauses_lock:
@@ -49,49 +77,62 @@ def _pause_for(address: tuple[str, int]) -> _Pause:
 
 
 def reset_pauses() -> None:
-    """Try every server again at the next call (caching.api.reset_process_state)."""
+    """Ask every server again at the next call (caching.api.reset_process_state)."""
     with _pauses_lock:
-        _pauses.clear()
+        for pause in _pauses.values():
+            pause.clear()
 
 
 class PausingConnection(Connection):
-    """redis-py's TCP connection, failing at once while its server is paused."""
+    """redis-py's TCP connection, starting its server's pause when it does not answer."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._server_pause = _pause_for((self.host, self.port))
 
     def connect_check_health(self, check_health: bool = True, retry_socket_connect: bool = True):
         if self._sock:
             return
-        pause = _pause_for((self.host, self.port))
-        if (left := pause.until - local.clock()) > 0:
-            raise ConnectionError(
-                f"Redis at {self.host}:{self.port} did not answer; not trying again for "
-                f"{left:.1f} s. Last error: {pause.error}"
-            )
+        self._server_pause.check((self.host, self.port))
         try:
             super().connect_check_health(
                 check_health=check_health, retry_socket_connect=retry_socket_connect
             )
         except (ConnectionError, TimeoutError) as exc:
-            self._pause(exc)
+            self._server_pause.start(exc)
+            raise
+
+    def send_packed_command(self, command, check_health: bool = True) -> None:
+        try:
+            super().send_packed_command(command, check_health=check_health)
+        except TimeoutError as exc:
+            self._server_pause.late_reply(exc)
             raise
 
     def read_response(self, *args, **kwargs):
         try:
-            return super().read_response(*args, **kwargs)
+            response = super().read_response(*args, **kwargs)
         except TimeoutError as exc:
-            # No reply in time: the server's host may be gone. A reset alone
-            # (a restart, CLIENT KILL) is not paused; the reconnection that
-            # follows is, if it fails.
-            self._pause(exc)
+            self._server_pause.late_reply(exc)
             raise
-
-    def _pause(self, exc: Exception) -> None:
-        pause = _pause_for((self.host, self.port))
-        pause.error = str(exc)
-        pause.until = local.clock() + conf.get("CACHE_RETRY_INTERVAL")
+        # A reply in time ends a run of late ones. A reset alone (a restart,
+        # CLIENT KILL) starts no pause; the reconnection after it does if it fails.
+        self._server_pause.late_replies = 0
+        return response
 
 
 class PausingConnectionPool(ConnectionPool):
-    """redis-py's pool, making PausingConnections (django-redis's CONNECTION_POOL_CLASS)."""
+    """redis-py's pool of PausingConnections, refusing every call while its server is paused."""
 
     def __init__(self, connection_class=PausingConnection, **kwargs) -> None:
         super().__init__(connection_class=connection_class, **kwargs)
+        self._address = (
+            self.connection_kwargs.get("host", "localhost"),
+            int(self.connection_kwargs.get("port", 6379)),
+        )
+        self._server_pause = _pause_for(self._address)
+
+    def get_connection(self, *args, **kwargs):
+        # Before an open connection is handed out too: it would wait its timeout.
+        self._server_pause.check(self._address)
+        return super().get_connection(*args, **kwargs)

@@ -119,6 +119,52 @@ def test_after_redis_did_not_answer_the_process_leaves_it_alone_for_the_retry_in
     assert _connections_made(counting_silent_redis, 2) == 2
 
 
+def _cache_address() -> tuple[str, int]:
+    kwargs = cache.client.get_client().connection_pool.connection_kwargs
+    return kwargs["host"], kwargs["port"]
+
+
+def test_during_a_pause_even_an_open_connection_is_not_used(settings, clock):
+    from caching.connections import _pause_for
+
+    settings.CACHE_RETRY_INTERVAL = 5
+    # given an open connection to a Redis that answers, and a pause started
+    cache.set("kept", 1)
+    _pause_for(_cache_address()).start(TimeoutError("Timeout reading from socket"))
+
+    # then no call asks Redis until the interval is over
+    assert cache.get("kept") is None
+    clock.advance(5)
+    assert cache.get("kept") == 1
+
+
+def test_one_late_reply_from_a_healthy_redis_starts_no_pause(settings):
+    import redis
+
+    # given a connection open to Redis
+    cache.set("kept", 1)
+    busy = redis.Redis.from_url(settings.REDIS_URL)
+    # a script that keeps the single-threaded server busy for 0.6 s
+    stall = threading.Thread(
+        target=busy.eval,
+        args=(
+            "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] "
+            "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 600000",
+            0,
+        ),
+    )
+    stall.start()
+    threading.Event().wait(0.1)
+
+    # when one reply comes too late (the socket timeout is 0.25 s)
+    assert cache.get("kept") is None
+    stall.join()
+    busy.close()
+
+    # then the next call is answered: the cache stays on
+    assert cache.get("kept") == 1
+
+
 @pytest.mark.django_db
 def test_a_signed_in_guests_pages_wait_on_a_silent_redis_once_per_interval(
     client, settings, django_user_model
