@@ -192,6 +192,7 @@ def run_outage(args, *, log) -> dict:
     procs = Processes()
     timers: list[threading.Timer] = []
     events: dict[str, float] = {}
+    switch_errors: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-outage-") as tmp:
         log_path = Path(tmp) / "gunicorn.log"
         try:
@@ -217,7 +218,11 @@ def run_outage(args, *, log) -> dict:
             )
 
             def flip(event: str, action) -> None:
-                action()
+                try:
+                    action()
+                except Exception as exc:  # nft refused: the run would not measure an outage
+                    switch_errors.append(f"{event}: {exc}")
+                    return
                 events[event] = time.monotonic()
                 log(f"  database {event} at {events[event] - start:.1f} s")
 
@@ -239,6 +244,8 @@ def run_outage(args, *, log) -> dict:
                 timer.cancel()
             procs.stop_all()
             switch.close()
+    if switch_errors:
+        raise RuntimeError(f"The switch failed: {'; '.join(switch_errors)}")
     down, back = events["gone"], events["back"]
     end = start + args.up + args.down + args.back
     failures_after = [a[0] for a in guests.answers if a[0] >= back and a[2] != "200"]

@@ -37,14 +37,18 @@ class DatabaseSwitch:
 
     def down(self, *, drop: bool = False) -> None:
         if drop:
+            # Set first: a table left half made by a failure is still removed by back().
+            self._dropping = True
+            with contextlib.suppress(RuntimeError):
+                _nft(f"delete table inet {self._table}")  # one a killed run left behind
+            loopback = 'iif "lo" ip daddr 127.0.0.1 ip saddr 127.0.0.1 tcp'
             _nft(
                 f"add table inet {self._table}",
                 f"add chain inet {self._table} input "
                 "{ type filter hook input priority 0 ; policy accept ; }",
-                f"add rule inet {self._table} input tcp dport {self.port} counter drop",
-                f"add rule inet {self._table} input tcp sport {self.port} counter drop",
+                f"add rule inet {self._table} input {loopback} dport {self.port} counter drop",
+                f"add rule inet {self._table} input {loopback} sport {self.port} counter drop",
             )
-            self._dropping = True
             return
         with self._lock:
             self.up = False
@@ -58,20 +62,25 @@ class DatabaseSwitch:
 
     def _stop_dropping(self) -> None:
         """Let packets through again, adding those dropped to ``dropped``."""
-        if self._dropping:
+        if not self._dropping:
+            return
+        try:
             listing = _nft(f"list table inet {self._table}")
             self.dropped += sum(int(n) for n in re.findall(r"counter packets (\d+)", listing))
+        finally:
             _nft(f"delete table inet {self._table}")
             self._dropping = False
 
     def close(self) -> None:
-        self._stop_dropping()
-        self.down()
-        # Wakes the accept() the serving thread waits in; close() alone does not.
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)
-        self._listener.close()
-        self._thread.join(timeout=5)
+        try:
+            self._stop_dropping()
+        finally:
+            self.down()
+            # Wakes the accept() the serving thread waits in; close() alone does not.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._thread.join(timeout=5)
 
     def _serve(self) -> None:
         while True:
@@ -118,7 +127,25 @@ def drop_unavailable() -> str | None:
         _nft(f"add table inet {probe}", f"delete table inet {probe}")
     except RuntimeError as exc:
         return f"nftables refused a table: {exc}"
+    _remove_stale_tables()
     return None
+
+
+def _remove_stale_tables() -> None:
+    """Delete the tables of switches that are gone (a run killed while it dropped).
+
+    Left alone, such a table drops the packets of whatever next uses its
+    port on the loopback, a client's ephemeral port included.
+    """
+    for port in re.findall(r"table inet hotel_switch_(\d+)\b", _nft("list tables")):
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", int(port)))
+            except OSError:
+                continue  # a switch still listens there
+        with contextlib.suppress(RuntimeError):
+            _nft(f"delete table inet hotel_switch_{port}")
 
 
 def _nft(*commands: str) -> str:
