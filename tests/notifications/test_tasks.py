@@ -37,6 +37,20 @@ Status = Notification.Status
 UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"
 
 
+def _staff_alerts(prefix: str, count: int) -> list[Notification]:
+    """``count`` pending staff alerts, their dedupe keys starting with ``prefix``."""
+    return [
+        Notification.objects.create(
+            kind=Kind.STAFF_ALERT,
+            recipient="ops@example.com",
+            subject=f"Alert {n}",
+            body_text="Body",
+            dedupe_key=f"{prefix}-{n}",
+        )
+        for n in range(count)
+    ]
+
+
 def confirmation_of(booking) -> Notification:
     return Notification.objects.get(booking=booking, kind=Kind.BOOKING_CONFIRMED)
 
@@ -79,16 +93,7 @@ def test_broker_down_at_commit_keeps_the_event_and_the_pending_row(smtp_server):
 
 def test_after_a_failed_publish_the_process_leaves_the_broker_alone_for_a_while(settings, caplog):
     settings.NOTIFICATION_PUBLISH_PAUSE_SECONDS = 2
-    first, second, third = (
-        Notification.objects.create(
-            kind=Kind.STAFF_ALERT,
-            recipient="ops@example.com",
-            subject=f"Alert {n}",
-            body_text="Body",
-            dedupe_key=f"pause-{n}",
-        )
-        for n in range(3)
-    )
+    first, second, third = _staff_alerts("pause", 3)
 
     def failed_publishes() -> int:
         return caplog.text.count("Could not queue notification")
@@ -124,16 +129,7 @@ def test_a_publish_to_a_broker_whose_host_goes_silent_gives_up_and_leaves_the_ro
     redis_broker_url, caplog
 ):
     require_packet_drop()
-    first, second = (
-        Notification.objects.create(
-            kind=Kind.STAFF_ALERT,
-            recipient="ops@example.com",
-            subject=f"Alert {n}",
-            body_text="Body",
-            dedupe_key=f"silent-{n}",
-        )
-        for n in range(2)
-    )
+    first, second = _staff_alerts("silent", 2)
     broker = urlparse(redis_broker_url)
     switch = DatabaseSwitch((broker.hostname, broker.port or 6379))
     outcome = {}
