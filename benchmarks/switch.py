@@ -64,12 +64,12 @@ class DatabaseSwitch:
         """Let packets through again, adding those dropped to ``dropped``."""
         if not self._dropping:
             return
+        self._dropping = False
         try:
             listing = _nft(f"list table inet {self._table}")
             self.dropped += sum(int(n) for n in re.findall(r"counter packets (\d+)", listing))
         finally:
             _nft(f"delete table inet {self._table}")
-            self._dropping = False
 
     def close(self) -> None:
         try:

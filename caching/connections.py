@@ -91,9 +91,9 @@ class PausingConnection(Connection):
         self._server_pause = _pause_for((self.host, self.port))
 
     def connect_check_health(self, check_health: bool = True, retry_socket_connect: bool = True):
+        # The pool checks the pause before it hands out a connection.
         if self._sock:
             return
-        self._server_pause.check((self.host, self.port))
         try:
             super().connect_check_health(
                 check_health=check_health, retry_socket_connect=retry_socket_connect

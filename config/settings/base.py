@@ -155,8 +155,17 @@ POSTGRES_OPTIONS = {
     "server_side_binding": True,
     "prepare_threshold": int(_prepare_threshold) if _prepare_threshold else None,
 }
-# Defaults: the same parameters given in DATABASE_URL's query string win.
-POSTGRES_NETWORK_OPTIONS = _network_timeout_options(DB_NETWORK_TIMEOUT_SECONDS)
+
+
+def postgres_options(url_options: dict) -> dict:
+    """OPTIONS for PostgreSQL: network defaults, then DATABASE_URL's own, then the binding."""
+    return {
+        **_network_timeout_options(DB_NETWORK_TIMEOUT_SECONDS),
+        **url_options,
+        **POSTGRES_OPTIONS,
+    }
+
+
 if DATABASE_URL:
     _db = env.db_url_config(DATABASE_URL)
     _db["ATOMIC_REQUESTS"] = ATOMIC_REQUESTS
@@ -171,11 +180,7 @@ if DATABASE_URL:
         # of an outage hang before config.postgresql fails the rest at once.
         _db["CONN_MAX_AGE"] = 0
         _db["CONN_HEALTH_CHECKS"] = True
-        _db["OPTIONS"] = {
-            **POSTGRES_NETWORK_OPTIONS,
-            **_db.get("OPTIONS", {}),
-            **POSTGRES_OPTIONS,
-        }
+        _db["OPTIONS"] = postgres_options(_db.get("OPTIONS", {}))
         _db["OPTIONS"]["pool"] = {
             "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
             "max_size": env.int("DB_POOL_MAX_SIZE", default=20),

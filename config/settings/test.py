@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import CACHES, LOGGING, POSTGRES_NETWORK_OPTIONS, POSTGRES_OPTIONS, env
+from .base import CACHES, LOGGING, env, postgres_options
 
 SECRET_KEY = "test-only-secret-key-not-for-production"  # noqa: S105
 DEBUG = False
@@ -15,8 +15,8 @@ DATABASES = {
         **_db,
         "ATOMIC_REQUESTS": False,
         "CONN_MAX_AGE": 0,
-        # Merged, as base.py does: the URL's own options (sslmode, ...) stay.
-        "OPTIONS": {**POSTGRES_NETWORK_OPTIONS, **_db.get("OPTIONS", {}), **POSTGRES_OPTIONS},
+        # As base.py merges them: the URL's own options (sslmode, ...) stay.
+        "OPTIONS": postgres_options(_db.get("OPTIONS", {})),
     }
 }
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
