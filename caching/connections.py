@@ -11,7 +11,9 @@ So once a connection to a Redis server cannot be made, or two replies in a
 row do not come in time, this process stops asking that server for
 CACHE_RETRY_INTERVAL seconds: every call fails at once with ConnectionError
 before it takes a connection from the pool, and django-redis swallows it
-like any other Redis error. Then the next call tries again. One late reply
+like any other Redis error. Then one call tries the server again while the
+process's other threads keep failing at once: its answer ends the pause,
+and its failure, or a single late reply, starts the next one. One late reply
 alone starts no pause: a healthy server can be slow once (a fork, a slow
 command), and shutting the cache off for the whole process would also
 shut off what it does for every other process (session writes, rate
@@ -27,15 +29,22 @@ unix:// server keeps redis-py's own connection, without the pause.
 import threading
 
 from redis.connection import Connection, ConnectionPool
-from redis.exceptions import ConnectionError, TimeoutError
+from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
 from . import conf, local
 
 
 class _Pause:
-    """Until when (local.clock) this process leaves one Redis server alone, and why."""
+    """Until when (local.clock) this process leaves one Redis server alone, and why.
 
-    __slots__ = ("error", "late_replies", "until")
+    ``until`` is 0 while the server answers. Once a pause is over, the first
+    call to check it is the trial: ``until`` moves on by another interval
+    for the other threads while the trial waits for its answer.
+    """
+
+    __slots__ = ("error", "late_replies", "trying", "until")
+
+    _claim = threading.Lock()
 
     def __init__(self) -> None:
         self.clear()
@@ -44,24 +53,45 @@ class _Pause:
         self.until = 0.0
         self.error = ""
         self.late_replies = 0
+        self.trying = False
 
     def check(self, address: tuple[str, int]) -> None:
-        if (left := self.until - local.clock()) > 0:
-            raise ConnectionError(
-                f"Redis at {address[0]}:{address[1]} did not answer; not asking it again for "
-                f"{left:.1f} s. Last error: {self.error}"
-            )
+        until = self.until
+        if not until:
+            return
+        now = local.clock()
+        if until <= now:
+            with self._claim:
+                if self.until == until:
+                    # This call is the trial; the others wait for its answer.
+                    self.until = now + conf.get("CACHE_RETRY_INTERVAL")
+                    self.trying = True
+                    return
+            until = self.until
+            if not until:
+                return  # another thread's trial was answered meanwhile
+        raise ConnectionError(
+            f"Redis at {address[0]}:{address[1]} did not answer; not asking it again for "
+            f"{max(until - now, 0):.1f} s. Last error: {self.error}"
+        )
 
     def start(self, exc: Exception) -> None:
         self.error = str(exc)
         self.late_replies = 0
+        self.trying = False
         self.until = local.clock() + conf.get("CACHE_RETRY_INTERVAL")
 
     def late_reply(self, exc: Exception) -> None:
         # Unlocked: two threads counting one late reply each may start the pause a reply early.
         self.late_replies += 1
-        if self.late_replies >= 2:
+        if self.late_replies >= 2 or self.trying:
             self.start(exc)
+
+    def answered(self) -> None:
+        # A reply in time ends a run of late ones, and a pause whose trial it answers.
+        self.late_replies = 0
+        if self.until:
+            self.clear()
 
 
 _pauses: dict[tuple[str, int], _Pause] = {}
@@ -115,9 +145,13 @@ class PausingConnection(Connection):
         except TimeoutError as exc:
             self._server_pause.late_reply(exc)
             raise
-        # A reply in time ends a run of late ones. A reset alone (a restart,
-        # CLIENT KILL) starts no pause; the reconnection after it does if it fails.
-        self._server_pause.late_replies = 0
+        except ResponseError:
+            # An error reply is an answer all the same.
+            self._server_pause.answered()
+            raise
+        # A reset alone (a restart, CLIENT KILL) starts no pause; the
+        # reconnection after it does if it fails.
+        self._server_pause.answered()
         return response
 
 

@@ -119,6 +119,55 @@ def test_after_redis_did_not_answer_the_process_leaves_it_alone_for_the_retry_in
     assert _connections_made(counting_silent_redis, 2) == 2
 
 
+def test_when_a_pause_ends_one_call_tries_redis_and_the_others_still_fail_at_once(
+    counting_silent_redis, settings, clock
+):
+    settings.CACHE_RETRY_INTERVAL = 5
+    # given a process that paused a Redis that never answers
+    assert cache.get("first") is None
+    assert _connections_made(counting_silent_redis, 1) == 1
+
+    # when the interval has passed and both of a web process's threads ask at once
+    clock.advance(5)
+    start = threading.Barrier(2)
+    answers = []
+
+    def ask(key: str) -> None:
+        start.wait()
+        answers.append(cache.get(key))
+
+    threads = [threading.Thread(target=ask, args=(key,)) for key in ("second", "third")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # then one of them tried Redis, and the other was refused at once
+    assert answers == [None, None]
+    assert _connections_made(counting_silent_redis, 3) == 2
+    # and the trial that went unanswered started the next pause
+    assert cache.get("fourth") is None
+    assert _connections_made(counting_silent_redis, 3) == 2
+
+
+def test_a_trial_that_is_answered_ends_the_pause_for_every_thread(settings, clock):
+    from caching.connections import _pause_for
+
+    settings.CACHE_RETRY_INTERVAL = 5
+    # given a pause over a Redis that answers, and its interval passed
+    cache.set("kept", 1)
+    pause = _pause_for(_cache_address())
+    pause.start(TimeoutError("Timeout reading from socket"))
+    clock.advance(5)
+
+    # when the trial is answered
+    assert cache.get("kept") == 1
+
+    # then the pause is over: the next calls go to Redis with no trial to wait for
+    assert pause.until == 0
+    assert cache.get("kept") == 1
+
+
 def _cache_address() -> tuple[str, int]:
     kwargs = cache.client.get_client().connection_pool.connection_kwargs
     return kwargs["host"], kwargs["port"]
