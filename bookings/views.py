@@ -24,6 +24,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from notifications.services import publish
+
 from . import selectors, tasks
 from .exceptions import (
     BookingError,
@@ -464,19 +466,20 @@ class PasswordResetView(auth_views.PasswordResetView):
                 ),
             )
             return self.render_to_response(self.get_context_data(form=form), status=429)
-        try:
-            tasks.send_password_reset_task.delay(
-                email=email,
-                domain=self.request.get_host(),
-                use_https=self.request.is_secure(),
-                subject_template_name=self.subject_template_name,
-                email_template_name=self.email_template_name,
-                script_prefix=get_script_prefix(),
-            )
-        except Exception:
-            # The broker is down (or refused the message): a guest locked out
-            # of their account matters more than the timing, while it lasts.
-            logger.warning("Could not queue a password reset email; sending it now.", exc_info=True)
+        queued = publish(
+            tasks.send_password_reset_task,
+            # While the broker is down, a guest locked out of their account
+            # matters more than the timing.
+            what="a password reset email",
+            otherwise="sending it now",
+            email=email,
+            domain=self.request.get_host(),
+            use_https=self.request.is_secure(),
+            subject_template_name=self.subject_template_name,
+            email_template_name=self.email_template_name,
+            script_prefix=get_script_prefix(),
+        )
+        if not queued:
             return super().form_valid(form)
         return HttpResponseRedirect(self.get_success_url())
 

@@ -150,38 +150,49 @@ def dispatch(notification_id: int) -> bool:
 
     The event has already committed when this runs, so raising would turn a
     booking that succeeded into an error page; the row stays pending and the
-    sweeper sends it once the broker is back. After a failure the process
-    does not try again for NOTIFICATION_PUBLISH_PAUSE_SECONDS: every try
-    costs the request about 0.2 s of retries, for a row the sweeper sends
-    anyway. Returns whether the task was queued.
+    sweeper sends it once the broker is back. Returns whether the task was
+    queued.
     """
-    global _publish_paused_until
     from .tasks import deliver_notification_task
 
+    return publish(
+        deliver_notification_task,
+        what=f"notification {notification_id}",
+        otherwise="the sweeper will send it",
+        notification_id=notification_id,
+    )
+
+
+def publish(task, /, *, what: str, otherwise: str, **kwargs) -> bool:
+    """Queue ``task`` with ``kwargs`` from a request; a broker outage is logged, never raised.
+
+    After a failure the process does not try again for
+    NOTIFICATION_PUBLISH_PAUSE_SECONDS: every try costs the request about
+    0.2 s of retries (up to CELERY_BROKER_SOCKET_TIMEOUT and more on a
+    silent broker), and the caller has another way (``otherwise``, for the
+    log). Returns whether the task was queued; False at once during the pause.
+    """
+    global _publish_paused_until
     if monotonic() < _publish_paused_until:
         return False
     try:
-        deliver_notification_task.delay(notification_id=notification_id)
+        task.delay(**kwargs)
     except Retry:
         # Eager mode (the embedded default) ran the task here and it asked
-        # for a retry; the row is pending with its next due time.
+        # for a retry; its own state says when it runs again.
         return True
     except Exception:
-        if deliver_notification_task.app.conf.task_always_eager:
+        if task.app.conf.task_always_eager:
             # No broker: the task itself failed here, and pausing would only
-            # hold back the next emails.
-            logger.warning(
-                "Could not send notification %s; the sweeper will send it.",
-                notification_id,
-                exc_info=True,
-            )
+            # hold back the next tasks.
+            logger.warning("Could not send %s; %s.", what, otherwise, exc_info=True)
             return False
         pause = settings.NOTIFICATION_PUBLISH_PAUSE_SECONDS
         _publish_paused_until = monotonic() + pause
         logger.warning(
-            "Could not queue notification %s; the sweeper will send it. "
-            "Not queueing from this process for %g s.",
-            notification_id,
+            "Could not queue %s; %s. Not queueing from this process for %g s.",
+            what,
+            otherwise,
             pause,
             exc_info=True,
         )

@@ -146,6 +146,35 @@ def test_with_the_broker_down_the_reset_link_is_sent_from_the_request(client, ca
     assert email.to == [guest.email]
 
 
+def test_with_the_broker_down_only_the_first_reset_waits_for_it(
+    client, caps, settings, monkeypatch, caplog
+):
+    from bookings import tasks
+    from tests.notifications.conftest import celery_broker
+    from tests.notifications.test_tasks import UNREACHABLE_BROKER
+
+    settings.NOTIFICATION_PUBLISH_PAUSE_SECONDS = 60
+    task = tasks.send_password_reset_task
+    tries = []
+    publish = task.delay
+    monkeypatch.setattr(task, "delay", lambda **kwargs: tries.append(1) or publish(**kwargs))
+    guest = UserFactory(email="ana@example.com")
+
+    with celery_broker(UNREACHABLE_BROKER):
+        # given a reset whose task could not be queued, and was mailed from the request
+        assert ask(client, "ana@example.com").status_code == 302
+        assert len(tries) == 1
+        assert "Not queueing from this process for 60 s" in caplog.text
+
+        # when another guest asks during the pause
+        assert ask(client, "ana@example.com", address="198.51.100.9").status_code == 302
+
+    # then the broker was not tried again (each try holds the request for
+    # its retries, longer on a silent broker), and both links were mailed
+    assert len(tries) == 1
+    assert [email.to for email in mail.outbox] == [[guest.email]] * 2
+
+
 def test_a_link_mailed_by_a_worker_keeps_the_path_the_site_is_served_under(
     client, caps, monkeypatch
 ):
