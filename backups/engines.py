@@ -31,6 +31,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db.backends.sqlite3._functions import register as register_django_functions
+from django.db.utils import load_backend
 from psycopg import sql
 
 from .exceptions import BackupError, BackupUnavailable, VerificationFailed
@@ -101,12 +102,9 @@ def engine_for(*, vendor: str | None = None, alias: str = "default") -> Engine:
 
 
 def _vendor_of(settings_dict: dict[str, Any]) -> str:
-    engine = settings_dict["ENGINE"]
-    if engine.endswith("postgresql"):
-        return PostgresEngine.vendor
-    if engine.endswith("sqlite3"):
-        return SqliteEngine.vendor
-    return engine.rsplit(".", 1)[-1]
+    # The backend's own vendor: a backend that wraps Django's (a pool, metrics,
+    # PostGIS) is named after itself, not after the database it speaks to.
+    return load_backend(settings_dict["ENGINE"]).DatabaseWrapper.vendor
 
 
 # --- PostgreSQL -----------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 
-from backups.engines import PostgresEngine
+from backups.engines import PostgresEngine, engine_for
 from backups.exceptions import BackupError, BackupUnavailable
 from backups.models import BackupRecord
 from backups.services import backup_create, backup_restore, backup_verify, file_sha256
@@ -21,6 +21,18 @@ from .conftest import flip_bytes, flip_table_data, live_snapshot, scratch_databa
 # replace the database run with real commits; the others roll back, faster.
 committed = pytest.mark.django_db(transaction=True)
 pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.django_db(databases=[])
+def test_a_backend_that_wraps_postgresqls_is_backed_up_as_postgresql(settings, monkeypatch):
+    # given a database configured through a backend that is not named postgresql
+    wrapped = {**settings.DATABASES["default"], "ENGINE": "tests.backups.wrapped_postgres"}
+    monkeypatch.setitem(settings.DATABASES, "wrapped", wrapped)
+
+    # then its backups are PostgreSQL's, not refused as an unknown engine
+    engine = engine_for(alias="wrapped")
+    assert isinstance(engine, PostgresEngine)
+    assert engine_for(vendor="postgresql", alias="wrapped").vendor == "postgresql"
 
 
 @committed
