@@ -1,4 +1,4 @@
-"""python -m benchmarks {build,run,all,delivery,backups,outage,loadtest,calibration}: the CLI.
+"""python -m benchmarks {build,run,all,delivery,backups,outage,loadtest,calibration,instructions}.
 
 Runs on its own database (hotel_bench) and Redis dbs (6 for the cache, 7 for
 the broker) unless DATABASE_URL, REDIS_URL and CELERY_BROKER_URL say
@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from datetime import date
+from pathlib import Path
 from urllib.parse import urlparse
 
 BENCH_ENV = {
@@ -265,6 +266,48 @@ def cmd_outage(args) -> dict:
     )
 
 
+def cmd_instructions(args) -> dict:
+    """The instructions each guest request costs, counted by callgrind."""
+    import json
+
+    from .instructions import failed, markdown, run_under_callgrind
+
+    baseline = None
+    if args.baseline:
+        try:
+            baseline = json.loads(Path(args.baseline).read_text())
+            baseline["instructions"]["scenarios"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            sys.exit(f"--baseline {args.baseline}: not the JSON of an instructions run ({exc}).")
+
+    def measure(args, today: date) -> dict:
+        from django.core.management import call_command
+
+        # The production settings' manifest storage needs the collected files.
+        call_command("collectstatic", "--noinput", verbosity=0)
+        print(
+            f"Counting {args.requests} requests of each scenario under callgrind",
+            file=sys.stderr,
+        )
+        return run_under_callgrind(requests=args.requests, warmup=args.warmup, seed=args.seed)
+
+    def wrong(data: dict) -> bool:
+        problems = failed(data["instructions"])
+        for problem in problems:
+            print(f"FAILED: {problem}", file=sys.stderr)
+        return bool(problems)
+
+    return _alone(
+        args,
+        key="instructions",
+        what="The instruction count",
+        measure=measure,
+        render=lambda data: markdown(data, baseline=baseline),
+        errors=RuntimeError,
+        failed=wrong,
+    )
+
+
 def _backups_failed(data: dict) -> bool:
     from .backups import failed
 
@@ -342,10 +385,11 @@ def cmd_report(args) -> None:
     """Render the Markdown again from the JSON of the last run (after a template change)."""
     import json
 
-    from . import loadtest, report
+    from . import instructions, loadtest, report
 
     for name, render in (
         ("bench", report.bench_markdown),
+        ("instructions", instructions.markdown),
         ("delivery", report.delivery_results_markdown),
         ("backups", report.backups_results_markdown),
         ("loadtest", loadtest.loadtest_markdown),
@@ -589,6 +633,15 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--scale", type=float, default=1.0, help="dataset scale if none is built yet")
     o.add_argument("--name", default="outage-database", help="results file name (no extension)")
     o.add_argument("--no-write", action="store_true", help="print only, write no results")
+    n = sub.add_parser("instructions", help="the instructions each guest request costs (callgrind)")
+    n.add_argument("--seed", type=int, default=20260101)
+    n.add_argument("--force", action="store_true", help="allow a database not named *bench*")
+    n.set_defaults(today=None)
+    n.add_argument("--requests", type=_count(1, 1000), default=20, help="counted, of each scenario")
+    n.add_argument("--warmup", type=_count(0, 100), default=3, help="uncounted, before them")
+    n.add_argument("--baseline", help="an earlier run's JSON, to show each median beside its own")
+    n.add_argument("--name", default="instructions", help="results file name (no extension)")
+    n.add_argument("--no-write", action="store_true", help="print only, write no results")
     lt = sub.add_parser("loadtest", help="HTTP load with gunicorn and locust")
     from .loadtest import add_arguments
 
@@ -615,6 +668,7 @@ def main(argv: list[str] | None = None) -> int:
         "delivery": cmd_delivery,
         "backups": cmd_backups,
         "outage": cmd_outage,
+        "instructions": cmd_instructions,
     }
     commands[args.command](args)
     return 0

@@ -1,0 +1,413 @@
+"""Instructions each guest request costs the web process, counted by callgrind.
+
+A time measured on a shared machine drifts by 10 to 30% within an hour, so
+two commits' timings compare only in runs interleaved on one host (see the
+README). An instruction count does not drift: callgrind (valgrind) counts
+the instructions the process runs, whatever else the machine is doing, and
+the same requests at the same commit count the same from one run to the next.
+
+``python -m benchmarks instructions`` starts a Django process under
+callgrind (``run_under_callgrind``) with the instrumentation off while it
+starts and warms up. It then sends each scenario's requests through
+Django's test client, with the settings and middleware it is given and the
+CSRF check on, each inside ``contextvars.Context().run``: callgrind counts
+only within that C function (``--toggle-collect=context_run``) and writes one
+dump after each (``--dump-after``), so each figure is one request and nothing
+else. PYTHONHASHSEED is fixed, so the order of sets and dicts, and with it
+the path through the code, is the same in every run.
+
+Counted: the application from the first middleware to the response, the
+database and Redis clients (psycopg, redis-py) included; waiting counts
+nothing. Not counted: gunicorn's parsing and writing, and the work of
+PostgreSQL and Redis themselves. Instructions are not time (a cache miss or a
+mispredicted branch costs more than an addition), but for the same machine
+code they move together, which is what comparing two commits needs.
+
+The inner process is ``python -m benchmarks.instructions --plan FILE``: it
+writes the scenario of each counted request, in order, to FILE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextvars
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Scenario names, in the order they run, with what each request is.
+SCENARIOS = {
+    "GET home": "the home page",
+    "GET search, cached": "a city's search for a stay, the results cached",
+    "GET search, cold": "the same, its city's namespace invalidated first",
+    "GET hotel page (stay), cached": "a hotel's page for a stay, the availability cached",
+    "GET hotel page (stay), cold": "the same, the hotel's namespace invalidated first",
+    "GET room type page": "a room type's page with its calendar, cached",
+    "POST hold": "hold a room type for 2 nights (a 302 to the details step)",
+    "POST details": "the guest's name and email",
+    "POST confirm": "accept the policy and confirm",
+    "POST cancel": "cancel the confirmed booking",
+}
+# A hold refused because a night is full is not counted; it is tried again with another stay.
+DISCARDED = "(discarded)"
+
+
+def callgrind_unavailable() -> str | None:
+    """Why callgrind cannot count here, or None."""
+    for tool in ("valgrind", "callgrind_control"):
+        if shutil.which(tool) is None:
+            return f"{tool} was not found: install valgrind (apt-get install valgrind)."
+    return None
+
+
+def run_under_callgrind(*, requests: int, warmup: int, seed: int, env: dict | None = None) -> dict:
+    """Count each scenario's requests in a process of their own; return the figures."""
+    unavailable = callgrind_unavailable()
+    if unavailable:
+        raise RuntimeError(unavailable)
+    with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as tmp:
+        plan_path = Path(tmp) / "plan.json"
+        out = Path(tmp) / "callgrind.out"
+        argv = [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            "--collect-atstart=no",
+            "--toggle-collect=context_run",
+            "--dump-after=context_run",
+            "--dump-line=no",
+            f"--callgrind-out-file={out}",
+            sys.executable,
+            "-m",
+            "benchmarks.instructions",
+            f"--requests={requests}",
+            f"--warmup={warmup}",
+            f"--seed={seed}",
+            f"--plan={plan_path}",
+        ]
+        child_env = {**(env if env is not None else os.environ), "PYTHONHASHSEED": "0"}
+        done = subprocess.run(  # noqa: S603 - our own argv
+            argv, cwd=ROOT, env=child_env, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0 or not plan_path.exists():
+            tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+            raise RuntimeError(f"the counted process failed (exit {done.returncode}):\n{tail}")
+        plan = json.loads(plan_path.read_text())
+        counts = _dumped_totals(out)
+        valgrind = subprocess.run(
+            ["valgrind", "--version"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    if len(counts) != len(plan["requests"]):
+        raise RuntimeError(
+            f"callgrind wrote {len(counts)} dumps for {len(plan['requests'])} requests: "
+            "something else ran in a contextvars context, or this Python has no symbols "
+            "for context_run"
+        )
+    per_scenario: dict[str, list[int]] = {name: [] for name in SCENARIOS}
+    for name, count in zip(plan["requests"], counts, strict=True):
+        if name != DISCARDED:
+            per_scenario[name].append(count)
+    return {
+        "requests": requests,
+        "warmup": warmup,
+        "seed": seed,
+        "valgrind": valgrind,
+        "settings": plan["settings"],
+        "scenarios": [
+            {"name": name, "what": SCENARIOS[name], **_figures(values)}
+            for name, values in per_scenario.items()
+        ],
+    }
+
+
+def _dumped_totals(out: Path) -> list[int]:
+    """The instructions of each dump, in the order callgrind wrote them (out.1, out.2, ...)."""
+    totals = []
+    parts = sorted(out.parent.glob(out.name + ".*"), key=lambda p: int(p.suffix[1:]))
+    for part in parts:
+        with part.open() as fh:
+            for line in fh:
+                if line.startswith("totals:"):
+                    totals.append(int(line.split()[1]))
+                    break
+            else:
+                raise RuntimeError(f"{part.name} has no totals line")
+    return totals
+
+
+def _figures(values: list[int]) -> dict:
+    if not values:
+        return {"count": 0, "median": None, "mean": None, "min": None, "max": None}
+    return {
+        "count": len(values),
+        "median": int(statistics.median(values)),
+        "mean": int(statistics.fmean(values)),
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def failed(result: dict) -> list[str]:
+    return [f"{s['name']}: no request was counted" for s in result["scenarios"] if not s["count"]]
+
+
+def markdown(data: dict, *, baseline: dict | None = None) -> str:
+    from .report import machine_line
+
+    result = data["instructions"]
+    before = {}
+    if baseline is not None:
+        before = {s["name"]: s for s in baseline["instructions"]["scenarios"]}
+        commit = baseline.get("machine", {}).get("git_commit") or "the baseline"
+    lines = [
+        "# Instructions a request costs",
+        "",
+        f"Run {data['finished_at']} on {machine_line(data['machine'])}; {result['valgrind']}.",
+        "",
+        f"Each scenario: {result['warmup']} requests uncounted, then {result['requests']} "
+        "counted, one at a time, through Django's test client in one process "
+        f"({result['settings']}, CSRF checked), under callgrind. Millions of "
+        "instructions a request, the application and its database and Redis clients; "
+        "not gunicorn, PostgreSQL or Redis. The mean carries the garbage collections "
+        "the requests set off; the median mostly does not.",
+        "",
+    ]
+    header = "| scenario | requests | median M | mean M | min M | max M |"
+    rule = "|---|--:|--:|--:|--:|--:|"
+    if before:
+        header += f" median M at {commit} | change |"
+        rule += "--:|--:|"
+    lines += [header, rule]
+    for s in result["scenarios"]:
+        row = (
+            f"| {s['name']} | {s['count']} | {_m(s['median'])} | {_m(s['mean'])} "
+            f"| {_m(s['min'])} | {_m(s['max'])} |"
+        )
+        if before:
+            old = before.get(s["name"], {}).get("median")
+            row += f" {_m(old)} | {_change(old, s['median'])} |"
+        lines.append(row)
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _m(value: int | None) -> str:
+    return "—" if value is None else f"{value / 1e6:.3f}"
+
+
+def _change(old: int | None, new: int | None) -> str:
+    if not old or new is None:
+        return "—"
+    return f"{(new - old) / old:+.1%}"
+
+
+# --- the counted process ------------------------------------------------------------
+
+
+def _inner(args) -> None:
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from config.process import tune_garbage_collector
+
+    # As a gunicorn worker of config/wsgi.py runs.
+    tune_garbage_collector()
+    guest = _Guest(random.Random(args.seed))
+    for _ in range(args.warmup):
+        guest.round(_Uncounted())
+    subprocess.run(  # noqa: S603 - our own argv
+        ["callgrind_control", "--instr=on", str(os.getpid())],  # noqa: S607
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    counted = _Counted()
+    for _ in range(args.requests):
+        guest.round(counted)
+    Path(args.plan).write_text(
+        json.dumps({"settings": settings.SETTINGS_MODULE, "requests": counted.requests})
+    )
+
+
+class _Uncounted:
+    """Sends the warm-up's requests."""
+
+    def __call__(self, name: str, send: Callable):
+        return send()
+
+    def discard_last(self) -> None:
+        pass
+
+
+class _Counted:
+    """Sends each request where callgrind counts it, and notes its scenario."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+
+    def __call__(self, name: str, send: Callable):
+        response = contextvars.Context().run(send)
+        self.requests.append(name)
+        return response
+
+    def discard_last(self) -> None:
+        self.requests[-1] = DISCARDED
+
+
+class _Guest:
+    """One browser asking for every scenario once a round, as the load test's guests do."""
+
+    def __init__(self, rng: random.Random) -> None:
+        from django.db.models import Max
+        from django.test import Client
+        from django.urls import reverse
+        from django.utils import timezone
+
+        from hotel.models import Hotel, RoomType
+        from inventory.models import RoomInventory
+
+        self.rng = rng
+        self.browser = Client(enforce_csrf_checks=True, HTTP_HOST="127.0.0.1")
+        self.today = timezone.localdate()
+        self.hotel = Hotel.objects.filter(is_active=True).order_by("pk").first()
+        if self.hotel is None:
+            raise SystemExit("No hotel: build the dataset first (python -m benchmarks build).")
+        room_types = list(
+            RoomType.objects.filter(hotel__is_active=True, is_active=True).order_by("pk")
+        )
+        self.room_type = next(rt for rt in room_types if rt.hotel_id == self.hotel.pk)
+        # The holds go to other hotels, and weeks after the stay the pages are read for,
+        # so that they change none of the pages read: each is read in the same state
+        # in every round.
+        self.room_types = [rt for rt in room_types if rt.hotel_id != self.hotel.pk] or room_types
+        check_in = self.today + timedelta(days=7)
+        self.stay = {
+            "check_in": check_in.isoformat(),
+            "check_out": (check_in + timedelta(days=2)).isoformat(),
+            "adults": 2,
+            "children": 0,
+        }
+        last = RoomInventory.objects.aggregate(last=Max("date"))["last"]
+        # Holds go to the second half of the nights for sale, where fewer are taken.
+        self.ahead = min(120, (last - self.today).days) if last else 0
+        if self.ahead < 30:
+            raise SystemExit("The dataset has under 30 nights for sale: build it again.")
+        self.search_path = reverse("inventory:search")
+        self.hold_path = reverse("bookings:hold")
+
+    def _expect(self, response, name: str, *statuses: int):
+        if response.status_code not in statuses:
+            raise SystemExit(f"{name} answered {response.status_code}, not {statuses}.")
+        return response
+
+    def _csrf(self) -> str:
+        cookie = self.browser.cookies.get("csrftoken")
+        return cookie.value if cookie else ""
+
+    def _post(self, path: str, data: dict):
+        token = self._csrf()
+        return self.browser.post(
+            path, {**data, "csrfmiddlewaretoken": token}, HTTP_X_CSRFTOKEN=token
+        )
+
+    def round(self, send: _Uncounted | _Counted) -> None:
+        """Every scenario once; ``send(name, request)`` sends (and counts) each request."""
+        from caching.api import invalidate
+
+        get = self.browser.get
+        hotel_path = self.hotel.get_absolute_url()
+        search = {"q": self.hotel.city, **self.stay}
+        self._expect(send("GET home", lambda: get("/")), "home", 200)
+        self._expect(
+            send("GET search, cached", lambda: get(self.search_path, search)), "search", 200
+        )
+        invalidate(f"availability:city:{self.hotel.city.lower()}")
+        self._expect(send("GET search, cold", lambda: get(self.search_path, search)), "search", 200)
+        self._expect(
+            send("GET hotel page (stay), cached", lambda: get(hotel_path, self.stay)),
+            "hotel page",
+            200,
+        )
+        invalidate(f"availability:hotel:{self.hotel.pk}")
+        self._expect(
+            send("GET hotel page (stay), cold", lambda: get(hotel_path, self.stay)),
+            "hotel page",
+            200,
+        )
+        room_type_path = f"{hotel_path}rooms/{self.room_type.slug}/"
+        self._expect(send("GET room type page", lambda: get(room_type_path)), "room type page", 200)
+        self._book(send)
+
+    def _book(self, send: _Uncounted | _Counted) -> None:
+        for _attempt in range(20):
+            room_type = self.rng.choice(self.room_types)
+            check_in = self.today + timedelta(
+                days=self.rng.randint(max(self.ahead // 2, 21), self.ahead - 2)
+            )
+            hold = {
+                "room_type": room_type.pk,
+                "check_in": check_in.isoformat(),
+                "check_out": (check_in + timedelta(days=2)).isoformat(),
+                "adults": 1,
+                "children": 0,
+            }
+            response = self._expect(
+                send("POST hold", lambda hold=hold: self._post(self.hold_path, hold)),
+                "hold",
+                302,
+                409,
+            )
+            if response.status_code == 302:
+                break
+            # A full night: another path, kept out of the hold's figures.
+            send.discard_last()
+        else:
+            raise SystemExit("20 holds in a row found a full night: build a fresh dataset.")
+        details_path = response["Location"]
+        guest = {"guest_name": "Instruction Count", "guest_email": "count@example.com"}
+        response = self._expect(
+            send("POST details", lambda: self._post(details_path, guest)), "details", 302
+        )
+        review_path = response["Location"]
+        self._expect(
+            send("POST confirm", lambda: self._post(review_path, {"accept_policy": "on"})),
+            "confirm",
+            302,
+        )
+        reference = details_path.rstrip("/").split("/")[-2]
+        self._expect(
+            send(
+                "POST cancel",
+                lambda: self._post(f"/bookings/{reference}/cancel/", {"reason": "Counted"}),
+            ),
+            "cancel",
+            302,
+        )
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--requests", type=int, required=True)
+    p.add_argument("--warmup", type=int, required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--plan", required=True)
+    return p.parse_args(argv)
+
+
+if __name__ == "__main__":
+    _inner(_parse(sys.argv[1:]))
+    sys.exit(0)
