@@ -338,7 +338,8 @@ def signed(request, token: str):
 @require_http_methods(["GET", "POST"])
 def cancel(request, reference: str):
     token = request.POST.get("token") or request.GET.get("token") or None
-    booking = _get_booking(request, reference, token=token)
+    # A post that succeeds redirects: the nights are read only if the page is shown again.
+    booking = _get_booking(request, reference, token=token, with_nights=request.method != "POST")
     back = (
         reverse("bookings:signed", kwargs={"token": booking_token(booking.reference)})
         if token

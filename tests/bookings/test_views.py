@@ -308,6 +308,25 @@ def test_cancel_shows_the_fee_first_then_cancels(client, room_type, arrival, gue
     assert sold(room_type, arrival, 2) == [0, 0]
 
 
+def test_a_cancel_that_goes_through_reads_no_nights_before_the_service(
+    client, room_type, arrival, guest, django_assert_num_queries
+):
+    booking = _confirmed_for(guest, room_type, arrival)
+    client.force_login(guest)
+    client.get(reverse("bookings:mine"))  # the session and its account, cached
+    url = reverse("bookings:cancel", args=[booking.reference])
+
+    # the booking with its hotel and room type, and the account; then the
+    # service: savepoint, lock, update, event, reminders, nights for the
+    # email, its row written and read back, nights given back, release
+    with django_assert_num_queries(12):
+        response = client.post(url, {"reason": "ill"})
+
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert booking.status == "cancelled"
+
+
 def test_cancel_through_the_signed_link(client, room_type, arrival, guest):
     booking = _confirmed_for(guest, room_type, arrival)
     token = booking_token(booking.reference)
