@@ -247,12 +247,6 @@ def cmd_outage(args) -> dict:
     from . import report
     from .outage import failed, run_outage
 
-    def wrong(data: dict) -> bool:
-        problems = failed(data["outage"])
-        for problem in problems:
-            print(f"FAILED: {problem}", file=sys.stderr)
-        return bool(problems)
-
     return _alone(
         args,
         key="outage",
@@ -262,7 +256,7 @@ def cmd_outage(args) -> dict:
         ),
         render=report.outage_results_markdown,
         errors=RuntimeError,
-        failed=wrong,
+        failed=lambda data: _problems_told(failed(data["outage"])),
     )
 
 
@@ -291,12 +285,6 @@ def cmd_instructions(args) -> dict:
         )
         return run_under_callgrind(requests=args.requests, warmup=args.warmup, seed=args.seed)
 
-    def wrong(data: dict) -> bool:
-        problems = failed(data["instructions"])
-        for problem in problems:
-            print(f"FAILED: {problem}", file=sys.stderr)
-        return bool(problems)
-
     return _alone(
         args,
         key="instructions",
@@ -304,17 +292,21 @@ def cmd_instructions(args) -> dict:
         measure=measure,
         render=lambda data: markdown(data, baseline=baseline),
         errors=RuntimeError,
-        failed=wrong,
+        failed=lambda data: _problems_told(failed(data["instructions"])),
     )
+
+
+def _problems_told(problems: list[str]) -> bool:
+    """Print each problem a run found; whether there was any."""
+    for problem in problems:
+        print(f"FAILED: {problem}", file=sys.stderr)
+    return bool(problems)
 
 
 def _backups_failed(data: dict) -> bool:
     from .backups import failed
 
-    problems = failed(data["backups"]) if "backups" in data else []
-    for problem in problems:
-        print(f"FAILED: {problem}", file=sys.stderr)
-    return bool(problems)
+    return _problems_told(failed(data["backups"]) if "backups" in data else [])
 
 
 def _run_backups(args, today: date) -> dict:
