@@ -30,6 +30,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.sqlite3._functions import register as register_django_functions
 from django.db.utils import load_backend
 from psycopg import sql
@@ -104,7 +105,12 @@ def engine_for(*, vendor: str | None = None, alias: str = "default") -> Engine:
 def _vendor_of(settings_dict: dict[str, Any]) -> str:
     # The backend's own vendor: a backend that wraps Django's (a pool, metrics,
     # PostGIS) is named after itself, not after the database it speaks to.
-    return load_backend(settings_dict["ENGINE"]).DatabaseWrapper.vendor
+    try:
+        return load_backend(settings_dict["ENGINE"]).DatabaseWrapper.vendor
+    except (ImproperlyConfigured, ImportError, AttributeError) as exc:
+        raise BackupError(
+            f"Backups are not supported for the {settings_dict['ENGINE']!r} database engine: {exc}"
+        ) from exc
 
 
 # --- PostgreSQL -----------------------------------------------------------------

@@ -35,6 +35,16 @@ def test_a_backend_that_wraps_postgresqls_is_backed_up_as_postgresql(settings, m
     assert engine_for(vendor="postgresql", alias="wrapped").vendor == "postgresql"
 
 
+@pytest.mark.django_db(databases=[])
+def test_a_backend_that_cannot_be_loaded_is_refused_with_a_clear_message(settings, monkeypatch):
+    missing = {**settings.DATABASES["default"], "ENGINE": "tests.backups.no_such_backend"}
+    monkeypatch.setitem(settings.DATABASES, "missing", missing)
+
+    refused = r"not supported for the 'tests\.backups\.no_such_backend'"
+    with pytest.raises(BackupError, match=refused):
+        engine_for(alias="missing")
+
+
 @committed
 def test_backup_and_verify_restore_equal_row_counts(backup_dir, hotel_data):
     # given committed data in several tables
