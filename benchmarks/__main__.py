@@ -262,17 +262,22 @@ def cmd_outage(args) -> dict:
 
 def cmd_instructions(args) -> dict:
     """The instructions each guest request costs, counted by callgrind."""
-    import json
+    from .instructions import (
+        callgrind_unavailable,
+        failed,
+        markdown,
+        read_baseline,
+        run_under_callgrind,
+    )
 
-    from .instructions import failed, markdown, run_under_callgrind
-
+    if why := callgrind_unavailable():
+        sys.exit(why)
     baseline = None
     if args.baseline:
         try:
-            baseline = json.loads(Path(args.baseline).read_text())
-            baseline["instructions"]["scenarios"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            sys.exit(f"--baseline {args.baseline}: not the JSON of an instructions run ({exc}).")
+            baseline = read_baseline(Path(args.baseline))
+        except ValueError as exc:
+            sys.exit(f"--baseline {args.baseline}: {exc}")
 
     def measure(args, today: date) -> dict:
         from django.core.management import call_command
@@ -283,14 +288,16 @@ def cmd_instructions(args) -> dict:
             f"Counting {args.requests} requests of each scenario under callgrind",
             file=sys.stderr,
         )
-        return run_under_callgrind(requests=args.requests, warmup=args.warmup, seed=args.seed)
+        return run_under_callgrind(
+            requests=args.requests, warmup=args.warmup, seed=args.seed, baseline=baseline
+        )
 
     return _alone(
         args,
         key="instructions",
         what="The instruction count",
         measure=measure,
-        render=lambda data: markdown(data, baseline=baseline),
+        render=markdown,
         errors=RuntimeError,
         failed=lambda data: _problems_told(failed(data["instructions"])),
     )

@@ -10,11 +10,20 @@ the same requests at the same commit count the same from one run to the next.
 callgrind (``run_under_callgrind``) with the instrumentation off while it
 starts and warms up. It then sends each scenario's requests through
 Django's test client, with the settings and middleware it is given and the
-CSRF check on, each inside ``contextvars.Context().run``: callgrind counts
-only within that C function (``--toggle-collect=context_run``) and writes one
-dump after each (``--dump-after``), so each figure is one request and nothing
-else. PYTHONHASHSEED is fixed, so the order of sets and dicts, and with it
-the path through the code, is the same in every run.
+CSRF check on, each inside ``contextvars.copy_context().run``: callgrind
+counts only within that C function (``--toggle-collect=context_run``) and
+writes one dump after each (``--dump-after``), so each figure is one request
+and nothing else. The copy keeps the context's cache handles, as a web
+process's thread keeps them from one request to the next (an empty context
+made each request open its cache client again).
+
+Two things would make the path through the code differ from run to run,
+and both are fixed. PYTHONHASHSEED, so the order of sets and dicts. And the
+clock the read cache goes by (``caching.local.clock``: how often the
+namespace versions are checked, when the in-process copies expire): under
+callgrind a request takes 20 to 50 times as long as it does, so it moves
+on by STEP_SECONDS a request instead, as if the process served 50 requests
+a second.
 
 Counted: the application from the first middleware to the response, the
 database and Redis clients (psycopg, redis-py) included; waiting counts
@@ -39,6 +48,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -60,6 +70,10 @@ SCENARIOS = {
 }
 # A hold refused because a night is full is not counted; it is tried again with another stay.
 DISCARDED = "(discarded)"
+# How far the read cache's clock moves on for each request.
+STEP_SECONDS = 0.02
+# Callgrind runs the counted requests 20 to 50 times slower than they run.
+SECONDS_PER_COUNTED_REQUEST = 3.0
 
 
 def callgrind_unavailable() -> str | None:
@@ -70,8 +84,14 @@ def callgrind_unavailable() -> str | None:
     return None
 
 
-def run_under_callgrind(*, requests: int, warmup: int, seed: int, env: dict | None = None) -> dict:
-    """Count each scenario's requests in a process of their own; return the figures."""
+def run_under_callgrind(
+    *, requests: int, warmup: int, seed: int, env: dict | None = None, baseline: dict | None = None
+) -> dict:
+    """Count each scenario's requests in a process of their own; return the figures.
+
+    ``baseline``, an earlier run's results (its JSON), is kept with them to be
+    shown beside them.
+    """
     unavailable = callgrind_unavailable()
     if unavailable:
         raise RuntimeError(unavailable)
@@ -96,9 +116,19 @@ def run_under_callgrind(*, requests: int, warmup: int, seed: int, env: dict | No
             f"--plan={plan_path}",
         ]
         child_env = {**(env if env is not None else os.environ), "PYTHONHASHSEED": "0"}
-        done = subprocess.run(  # noqa: S603 - our own argv
-            argv, cwd=ROOT, env=child_env, capture_output=True, text=True, check=False
-        )
+        limit = 120 + SECONDS_PER_COUNTED_REQUEST * len(SCENARIOS) * requests
+        try:
+            done = subprocess.run(  # noqa: S603 - our own argv
+                argv,
+                cwd=ROOT,
+                env=child_env,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=limit,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise RuntimeError(f"the counted process did not end within {limit:g} s") from exc
         if done.returncode != 0 or not plan_path.exists():
             tail = "\n".join(done.stderr.strip().splitlines()[-15:])
             raise RuntimeError(f"the counted process failed (exit {done.returncode}):\n{tail}")
@@ -130,7 +160,28 @@ def run_under_callgrind(*, requests: int, warmup: int, seed: int, env: dict | No
             {"name": name, "what": SCENARIOS[name], **_figures(values)}
             for name, values in per_scenario.items()
         ],
+        "baseline": _baseline_medians(baseline) if baseline is not None else None,
     }
+
+
+def _baseline_medians(data: dict) -> dict:
+    try:
+        return {
+            "git_commit": data.get("machine", {}).get("git_commit") or "",
+            "medians": {s["name"]: s["median"] for s in data["instructions"]["scenarios"]},
+        }
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not the results of an instructions run (no {exc})") from exc
+
+
+def read_baseline(path: Path) -> dict:
+    """An earlier run's results, checked; ValueError says what is wrong with the file."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(str(exc)) from exc
+    _baseline_medians(data)
+    return data
 
 
 def _dumped_totals(out: Path) -> list[int]:
@@ -164,14 +215,13 @@ def failed(result: dict) -> list[str]:
     return [f"{s['name']}: no request was counted" for s in result["scenarios"] if not s["count"]]
 
 
-def markdown(data: dict, *, baseline: dict | None = None) -> str:
+def markdown(data: dict) -> str:
     from .report import machine_line
 
     result = data["instructions"]
-    before = {}
-    if baseline is not None:
-        before = {s["name"]: s for s in baseline["instructions"]["scenarios"]}
-        commit = baseline.get("machine", {}).get("git_commit") or "the baseline"
+    baseline = result.get("baseline") or {}
+    before = baseline.get("medians", {})
+    commit = baseline.get("git_commit") or "the baseline"
     lines = [
         "# Instructions a request costs",
         "",
@@ -179,7 +229,8 @@ def markdown(data: dict, *, baseline: dict | None = None) -> str:
         "",
         f"Each scenario: {result['warmup']} requests uncounted, then {result['requests']} "
         "counted, one at a time, through Django's test client in one process "
-        f"({result['settings']}, CSRF checked), under callgrind. Millions of "
+        f"({result['settings']}, CSRF checked), under callgrind, the read cache's clock "
+        f"moving on {STEP_SECONDS * 1000:g} ms a request. Millions of "
         "instructions a request, the application and its database and Redis clients; "
         "not gunicorn, PostgreSQL or Redis. The mean carries the garbage collections "
         "the requests set off; the median mostly does not.",
@@ -197,7 +248,7 @@ def markdown(data: dict, *, baseline: dict | None = None) -> str:
             f"| {_m(s['min'])} | {_m(s['max'])} |"
         )
         if before:
-            old = before.get(s["name"], {}).get("median")
+            old = before.get(s["name"])
             row += f" {_m(old)} | {_change(old, s['median'])} |"
         lines.append(row)
     lines.append("")
@@ -223,19 +274,23 @@ def _inner(args) -> None:
     django.setup()
     from django.conf import settings
 
+    from caching import local
     from config.process import tune_garbage_collector
 
     # As a gunicorn worker of config/wsgi.py runs.
     tune_garbage_collector()
+    clock = _SteppedClock()
+    local.clock = clock
     guest = _Guest(random.Random(args.seed))
     for _ in range(args.warmup):
-        guest.round(_Uncounted())
+        guest.round(_Uncounted(clock))
     subprocess.run(  # noqa: S603 - our own argv
         ["callgrind_control", "--instr=on", str(os.getpid())],  # noqa: S607
         check=True,
         stdout=subprocess.DEVNULL,
+        timeout=60,
     )
-    counted = _Counted()
+    counted = _Counted(clock)
     for _ in range(args.requests):
         guest.round(counted)
     Path(args.plan).write_text(
@@ -243,10 +298,27 @@ def _inner(args) -> None:
     )
 
 
+class _SteppedClock:
+    """A monotonic clock that stands still during a request and moves on STEP_SECONDS between."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def step(self) -> None:
+        self.now += STEP_SECONDS
+
+
 class _Uncounted:
     """Sends the warm-up's requests."""
 
+    def __init__(self, clock: _SteppedClock) -> None:
+        self.clock = clock
+
     def __call__(self, name: str, send: Callable):
+        self.clock.step()
         return send()
 
     def discard_last(self) -> None:
@@ -256,11 +328,13 @@ class _Uncounted:
 class _Counted:
     """Sends each request where callgrind counts it, and notes its scenario."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: _SteppedClock) -> None:
+        self.clock = clock
         self.requests: list[str] = []
 
     def __call__(self, name: str, send: Callable):
-        response = contextvars.Context().run(send)
+        self.clock.step()
+        response = contextvars.copy_context().run(send)
         self.requests.append(name)
         return response
 
