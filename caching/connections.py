@@ -13,7 +13,8 @@ CACHE_RETRY_INTERVAL seconds: every call fails at once with ConnectionError
 before it takes a connection from the pool, and django-redis swallows it
 like any other Redis error. Then one call tries the server again while the
 process's other threads keep failing at once: its answer ends the pause,
-and its failure, or a single late reply, starts the next one. One late reply
+and its failure, or a single late reply, starts the next one (a reply
+to a command sent before the pause began ends nothing). One late reply
 alone starts no pause: a healthy server can be slow once (a fork, a slow
 command), and shutting the cache off for the whole process would also
 shut off what it does for every other process (session writes, rate
@@ -39,12 +40,16 @@ class _Pause:
 
     ``until`` is 0 while the server answers. Once a pause is over, the first
     call to check it is the trial: ``until`` moves on by another interval
-    for the other threads while the trial waits for its answer.
+    for the other threads while the trial waits for its answer. Only an
+    answer during a trial ends a pause early: a reply to a command sent
+    before the pause began says little about a server that is failing.
+    Changes of state are made under one lock; the checks on every command
+    read without it.
     """
 
     __slots__ = ("error", "late_replies", "trying", "until")
 
-    _claim = threading.Lock()
+    _lock = threading.Lock()
 
     def __init__(self) -> None:
         self.clear()
@@ -61,11 +66,11 @@ class _Pause:
             return
         now = local.clock()
         if until <= now:
-            with self._claim:
+            with self._lock:
                 if self.until == until:
                     # This call is the trial; the others wait for its answer.
-                    self.until = now + conf.get("CACHE_RETRY_INTERVAL")
                     self.trying = True
+                    self.until = now + conf.get("CACHE_RETRY_INTERVAL")
                     return
             until = self.until
             if not until:
@@ -76,10 +81,11 @@ class _Pause:
         )
 
     def start(self, exc: Exception) -> None:
-        self.error = str(exc)
-        self.late_replies = 0
-        self.trying = False
-        self.until = local.clock() + conf.get("CACHE_RETRY_INTERVAL")
+        with self._lock:
+            self.error = str(exc)
+            self.late_replies = 0
+            self.trying = False
+            self.until = local.clock() + conf.get("CACHE_RETRY_INTERVAL")
 
     def late_reply(self, exc: Exception) -> None:
         # Unlocked: two threads counting one late reply each may start the pause a reply early.
@@ -88,10 +94,12 @@ class _Pause:
             self.start(exc)
 
     def answered(self) -> None:
-        # A reply in time ends a run of late ones, and a pause whose trial it answers.
+        # A reply in time ends a run of late ones, and the pause whose trial it answers.
         self.late_replies = 0
-        if self.until:
-            self.clear()
+        if self.trying:
+            with self._lock:
+                if self.trying:
+                    self.clear()
 
 
 _pauses: dict[tuple[str, int], _Pause] = {}
@@ -108,7 +116,7 @@ def _pause_for(address: tuple[str, int]) -> _Pause:
 
 def reset_pauses() -> None:
     """Ask every server again at the next call (caching.api.reset_process_state)."""
-    with _pauses_lock:
+    with _pauses_lock, _Pause._lock:
         for pause in _pauses.values():
             pause.clear()
 

@@ -168,6 +168,31 @@ def test_a_trial_that_is_answered_ends_the_pause_for_every_thread(settings, cloc
     assert cache.get("kept") == 1
 
 
+def test_only_the_trials_answer_ends_a_pause_early(settings, clock):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from caching.connections import _Pause
+
+    settings.CACHE_RETRY_INTERVAL = 5
+    address = ("127.0.0.1", 1)
+    pause = _Pause()
+    # given a pause started while another thread's command was on its way
+    pause.start(TimeoutError("Timeout reading from socket"))
+
+    # when that command's reply comes, in time
+    pause.answered()
+
+    # then the pause holds: a reply to a command sent before says little
+    with pytest.raises(RedisConnectionError):
+        pause.check(address)
+    # and once it is over, the trial's answer ends it
+    clock.advance(5)
+    pause.check(address)
+    pause.answered()
+    assert pause.until == 0 and not pause.trying
+    pause.check(address)
+
+
 def _cache_address() -> tuple[str, int]:
     kwargs = cache.client.get_client().connection_pool.connection_kwargs
     return kwargs["host"], kwargs["port"]
