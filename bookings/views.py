@@ -338,8 +338,9 @@ def signed(request, token: str):
 @require_http_methods(["GET", "POST"])
 def cancel(request, reference: str):
     token = request.POST.get("token") or request.GET.get("token") or None
-    # A post that succeeds redirects: the nights are read only if the page is shown again.
-    booking = _get_booking(request, reference, token=token, with_nights=request.method != "POST")
+    # The page does not list the nights, and a post that succeeds redirects;
+    # the service reads what it needs of them itself.
+    booking = _get_booking(request, reference, token=token, with_nights=False)
     back = (
         reverse("bookings:signed", kwargs={"token": booking_token(booking.reference)})
         if token
