@@ -119,36 +119,15 @@ def _enqueue_many(rows: list[Notification]) -> list[Notification]:
     ON CONFLICT DO NOTHING makes a duplicate (a service run twice, or two at
     once: the second waits for the first to commit) a no-op without the
     savepoint a failing INSERT would need inside the caller's transaction.
-    Two statements, however many rows: the insert, then the ids and creation
-    times of the keys. A row whose key was new is the one given, its id set
-    (its creation time is the one bulk_create gave it); only the rows whose
-    key was already taken, rare, are read whole. Reading every row back
-    whole cost a confirmation 5% of its instructions, most of it in
-    decoding the emails' contexts.
+    Two statements, however many rows.
     """
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    found = {
-        key: (pk, created_at)
-        for key, pk, created_at in Notification.objects.filter(
+    stored = {
+        notification.dedupe_key: notification
+        for notification in Notification.objects.filter(
             dedupe_key__in=[row.dedupe_key for row in rows]
-        ).values_list("dedupe_key", "pk", "created_at")
-    }
-    stored: dict[str, Notification] = {}
-    taken: dict[int, str] = {}
-    for row in rows:
-        pk, created_at = found[row.dedupe_key]
-        if created_at == row.created_at and row.dedupe_key not in stored:
-            row.pk = pk
-            row._state.adding = False
-            row._state.db = Notification.objects.db
-            stored[row.dedupe_key] = row
-        else:
-            taken[pk] = row.dedupe_key
-    if taken:
-        stored.update(
-            (notification.dedupe_key, notification)
-            for notification in Notification.objects.filter(pk__in=taken)
         )
+    }
     now = timezone.now()
     for notification in stored.values():
         if notification.status == Status.PENDING and notification.scheduled_at <= now:
