@@ -177,6 +177,39 @@ def test_enqueue_without_template_or_body_is_refused():
         notification_enqueue(kind=Kind.STAFF_ALERT, recipient="a@example.com", dedupe_key="x")
 
 
+def test_a_second_enqueue_returns_the_row_as_stored_and_queues_nothing(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    # The same instant for both: a creation time does not tell the rows apart.
+    now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: now)
+
+    def enqueue(body: str) -> Notification:
+        return notification_enqueue(
+            kind=Kind.STAFF_ALERT,
+            recipient="a@example.com",
+            subject="Backup failed",
+            body_text=body,
+            dedupe_key="backup:9",
+        )
+
+    # given a row written, and sent since
+    with django_capture_on_commit_callbacks() as first_callbacks:
+        first = enqueue("pg_dump exited 1")
+    assert first.pk == Notification.objects.get(dedupe_key="backup:9").pk
+    assert len(first_callbacks) == 1
+    Notification.objects.filter(pk=first.pk).update(status=Status.SENT, sent_at=now)
+
+    # when the same key is enqueued again, with another body
+    with django_capture_on_commit_callbacks() as callbacks:
+        again = enqueue("disk full")
+
+    # then the stored row is returned, as it is stored, and nothing is queued
+    assert (again.pk, again.status, again.body_text) == (first.pk, Status.SENT, "pg_dump exited 1")
+    assert callbacks == []
+    assert Notification.objects.filter(dedupe_key="backup:9").count() == 1
+
+
 def test_staff_alert_goes_to_each_active_staff_user_once(django_capture_on_commit_callbacks):
     StaffFactory(email="ops@example.com")
     StaffFactory(email="boss@example.com")
