@@ -50,7 +50,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,8 +61,9 @@ SCENARIOS = {
     "GET search, cached": "a city's search for a stay, the results cached",
     "GET search, cold": "the same, its city's namespace invalidated first",
     "GET hotel page (stay), cached": "a hotel's page for a stay, the availability cached",
-    "GET hotel page (stay), cold": "the same, the hotel's namespace invalidated first",
-    "GET room type page": "a room type's page with its calendar, cached",
+    "GET hotel page (stay), cold": "the same, the stay's weeks of its offers invalidated first",
+    "GET room type page, cached": "a room type's page with its 60-day calendar, cached",
+    "GET room type page, cold": "the same, its calendar's weeks invalidated first (a sale)",
     "POST hold": "hold a room type for 2 nights (a 302 to the details step)",
     "POST details": "the guest's name and email",
     "POST confirm": "accept the policy and confirm",
@@ -400,7 +401,11 @@ class _Guest:
 
     def round(self, send: _Uncounted | _Counted) -> None:
         """Every scenario once; ``send(name, request)`` sends (and counts) each request."""
+        from django.utils import timezone
+
         from caching.api import invalidate
+        from inventory.selectors import GUEST_CALENDAR_DAYS
+        from inventory.services import hotel_offer_namespaces, room_type_offer_namespaces
 
         get = self.browser.get
         hotel_path = self.hotel.get_absolute_url()
@@ -416,14 +421,39 @@ class _Guest:
             "hotel page",
             200,
         )
-        invalidate(f"availability:hotel:{self.hotel.pk}")
+        # The weeks only: the hotel's own namespace would empty its room types' calendars too.
+        invalidate(
+            *_weekly(
+                hotel_offer_namespaces(
+                    hotel_id=self.hotel.pk,
+                    first=date.fromisoformat(self.stay["check_in"]),
+                    last=date.fromisoformat(self.stay["check_out"]),
+                )
+            )
+        )
         self._expect(
             send("GET hotel page (stay), cold", lambda: get(hotel_path, self.stay)),
             "hotel page",
             200,
         )
         room_type_path = f"{hotel_path}rooms/{self.room_type.slug}/"
-        self._expect(send("GET room type page", lambda: get(room_type_path)), "room type page", 200)
+        self._expect(
+            send("GET room type page, cached", lambda: get(room_type_path)), "room type page", 200
+        )
+        first = timezone.now().astimezone(self.hotel.tzinfo).date()
+        invalidate(
+            *_weekly(
+                room_type_offer_namespaces(
+                    hotel_id=self.hotel.pk,
+                    room_type_id=self.room_type.pk,
+                    first=first,
+                    last=first + timedelta(days=GUEST_CALENDAR_DAYS - 1),
+                )
+            )
+        )
+        self._expect(
+            send("GET room type page, cold", lambda: get(room_type_path)), "room type page", 200
+        )
         self._book(send)
 
     def _book(self, send: _Uncounted | _Counted) -> None:
@@ -471,6 +501,11 @@ class _Guest:
             "cancel",
             302,
         )
+
+
+def _weekly(namespaces: list[str]) -> list[str]:
+    """The weekly namespaces among ``namespaces`` (``...@2026-W48``)."""
+    return [namespace for namespace in namespaces if "@" in namespace]
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
