@@ -28,14 +28,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def require(unavailable: str | None) -> None:
+    """Skip a test whose tool this machine lacks (``unavailable`` says why); on CI, which has
+    every tool .ci/run installs, fail it instead: a skipped test there would hide the loss."""
+    if unavailable:
+        if os.environ.get("CI"):
+            pytest.fail(unavailable)
+        pytest.skip(unavailable)
+
+
 def require_packet_drop() -> None:
     """Skip a test that drops packets where this machine cannot; on CI, which can, fail it."""
     from benchmarks.switch import drop_unavailable
 
-    if why := drop_unavailable():
-        if os.environ.get("CI"):
-            pytest.fail(why)
-        pytest.skip(why)
+    require(drop_unavailable())
+
+
+def require_callgrind() -> None:
+    """Skip a test that counts instructions where valgrind is missing; on CI, fail it."""
+    from benchmarks.instructions import callgrind_unavailable
+
+    require(callgrind_unavailable())
 
 
 def embedded_env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -533,19 +533,10 @@ def test_an_outage_run_that_cannot_drop_packets_here_says_why(monkeypatch):
         outage.run_outage(args, log=lambda _message: None)
 
 
-def require_callgrind() -> None:
-    """Skip a test that counts instructions where valgrind is missing; on CI, which has it, fail."""
-    from benchmarks.instructions import callgrind_unavailable
-
-    if why := callgrind_unavailable():
-        if os.environ.get("CI"):
-            pytest.fail(why)
-        pytest.skip(why)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_each_scenario_is_counted_alone_and_the_same_in_every_run(dataset):
     from benchmarks.instructions import failed, markdown, run_under_callgrind
+    from tests.servers import require_callgrind
 
     require_callgrind()
     db = connection.settings_dict

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import require
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -25,12 +27,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        message = (
-            f"Chromium not found at {CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        require(f"Chromium not found at {CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH")
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread for the whole
