@@ -6,7 +6,6 @@ the signed link from the confirmation email. Anyone else gets a 404, the
 same answer as for a reference that does not exist.
 """
 
-import logging
 from urllib.parse import urlencode
 
 from axes.utils import reset as axes_reset
@@ -49,8 +48,6 @@ from .services import (
     booking_update_details,
     stay_has_ended,
 )
-
-logger = logging.getLogger(__name__)
 
 SESSION_KEY = "booking_references"
 SESSION_MAX = 20
