@@ -38,6 +38,7 @@ from .exceptions import (
 )
 from .models import Booking, BookingEvent, BookingNight
 from .policy import cancellation_fee, late_fee, policy_snapshot
+from .selectors import booking_for_update
 
 logger = logging.getLogger(__name__)
 
@@ -89,16 +90,13 @@ def _lock(booking: Booking) -> Booking:
     booking never moves to another hotel or room type), else read in the
     same query.
     """
-    rows = Booking.objects.select_for_update(of=("self",))
     if Booking.hotel.is_cached(booking) and Booking.room_type.is_cached(booking):
-        locked = rows.get(pk=booking.pk)
+        locked = booking_for_update(pk=booking.pk)
         locked.hotel, locked.room_type = booking.hotel, booking.room_type
-    else:
-        locked = rows.select_related("hotel", "room_type").get(pk=booking.pk)
-    if locked.room_type.hotel_id == locked.hotel_id:
-        # Share the hotel already read rather than read it again through the room type.
-        locked.room_type.hotel = locked.hotel
-    return locked
+        if locked.room_type.hotel_id == locked.hotel_id:
+            locked.room_type.hotel = locked.hotel
+        return locked
+    return booking_for_update(pk=booking.pk, related=("hotel", "room_type"))
 
 
 def hotel_today(hotel) -> date:

@@ -2,13 +2,13 @@
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from django.db import connections, router
 from django.db.models import Count, Min, Prefetch, Q, QuerySet
 
 from .models import Amenity, Hotel, RoomType
 from .money import CENT
+from .rows import ModelColumns, model_columns
 
 HOTEL_SORTS = {
     "name": ["name"],
@@ -110,74 +110,44 @@ SELECT 1, amenity.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {h
 _HOTEL_COLUMNS_AT = 11
 
 
-@dataclass(frozen=True, slots=True)
-class _CatalogueSQL:
-    """The statement for one connection, and the converters its driver needs for the hotel's row."""
-
-    text: str
-    hotel_fields: tuple[str, ...]
-    converters: tuple[tuple[int, tuple, Any], ...]
+_CATALOGUE_SQL: dict[str, str] = {}
 
 
-_CATALOGUE_SQL: dict[str, _CatalogueSQL] = {}
-
-
-def _catalogue_sql(connection) -> _CatalogueSQL:
-    """The statement with the tables' names quoted for the connection's backend.
-
-    Kept per connection, not per backend: a converter may read its
-    connection's settings (SQLite's datetimes, its TIME_ZONE).
-    """
+def _catalogue_sql(connection) -> tuple[str, ModelColumns]:
+    """The statement, its names quoted for the connection's backend, and the hotel's columns."""
+    hotel_columns = model_columns(Hotel, "hotel", connection)
     if connection.alias in _CATALOGUE_SQL:
-        return _CATALOGUE_SQL[connection.alias]
+        return _CATALOGUE_SQL[connection.alias], hotel_columns
     quote = connection.ops.quote_name
     hotel_link = Hotel.amenities.through._meta
     room_type_link = RoomType.amenities.through._meta
-    fields = Hotel._meta.concrete_fields
-    names = {
-        "hotel_columns": ", ".join(f"hotel.{quote(field.column)}" for field in fields),
-        "hotel_nulls": ", ".join("NULL" for _ in fields),
-        "hotel": quote(Hotel._meta.db_table),
-        "room_type": quote(RoomType._meta.db_table),
-        "amenity": quote(Amenity._meta.db_table),
-        "hotel_amenities": quote(hotel_link.db_table),
-        "hotel_fk": quote(hotel_link.get_field("hotel").column),
-        "hotel_amenity_fk": quote(hotel_link.get_field("amenity").column),
-        "room_type_amenities": quote(room_type_link.db_table),
-        "room_type_fk": quote(room_type_link.get_field("roomtype").column),
-        "room_type_amenity_fk": quote(room_type_link.get_field("amenity").column),
-    }
-    # What a RawQuerySet would apply to each of the hotel's columns (SQLite's
-    # datetimes and decimals), found once instead of on every read.
-    columns = [field.get_col(Hotel._meta.db_table) for field in fields]
-    converters = tuple(
-        (index, tuple(found), column)
-        for index, (field, column) in enumerate(zip(fields, columns, strict=True))
-        if (found := connection.ops.get_db_converters(column) + field.get_db_converters(connection))
+    text = _CATALOGUE_SQL_TEXT.format(
+        hotel_columns=hotel_columns.sql,
+        hotel_nulls=hotel_columns.nulls,
+        hotel=quote(Hotel._meta.db_table),
+        room_type=quote(RoomType._meta.db_table),
+        amenity=quote(Amenity._meta.db_table),
+        hotel_amenities=quote(hotel_link.db_table),
+        hotel_fk=quote(hotel_link.get_field("hotel").column),
+        hotel_amenity_fk=quote(hotel_link.get_field("amenity").column),
+        room_type_amenities=quote(room_type_link.db_table),
+        room_type_fk=quote(room_type_link.get_field("roomtype").column),
+        room_type_amenity_fk=quote(room_type_link.get_field("amenity").column),
     )
-    statement = _CatalogueSQL(
-        text=_CATALOGUE_SQL_TEXT.format(**names),
-        hotel_fields=tuple(field.attname for field in fields),
-        converters=converters,
-    )
-    _CATALOGUE_SQL[connection.alias] = statement
-    return statement
+    _CATALOGUE_SQL[connection.alias] = text
+    return text, hotel_columns
 
 
 def hotel_for_page(*, slug: str) -> HotelPage:
     """An active hotel, its amenities and its active room types with theirs, in one query."""
     connection = connections[router.db_for_read(Hotel)]
-    sql = _catalogue_sql(connection)
+    text, hotel_columns = _catalogue_sql(connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql.text, [slug, slug, slug])
+        cursor.execute(text, [slug, slug, slug])
         rows = cursor.fetchall()
     if not rows or rows[0][0] != 0:
         raise Hotel.DoesNotExist(f"No active hotel {slug!r}.")
-    values = list(rows[0][_HOTEL_COLUMNS_AT:])
-    for index, converters, column in sql.converters:
-        for converter in converters:
-            values[index] = converter(values[index], column, connection)
-    hotel = Hotel.from_db(connection.alias, sql.hotel_fields, values)
+    hotel = hotel_columns.instance(rows[0], connection, start=_HOTEL_COLUMNS_AT)
     amenities: list[str] = []
     cards: dict[int, tuple[list, list[str]]] = {}
     for part, amenity, _sort, name, pk, slug_, description, beds, size, guests, price, *_ in rows:

@@ -1,0 +1,74 @@
+"""Model instances read by plain SQL, for the few hot reads where the ORM costs more than the query.
+
+``model_columns`` names a model's columns for a SELECT under a table alias
+and turns the matching slice of a result row back into an instance, with
+the converters a RawQuerySet would apply (SQLite's dates, datetimes and
+decimals; JSON), found once per connection instead of on every read. The
+columns are named, never ``*``: a prepared statement whose result gains a
+column (a migration under running processes) fails until it is prepared
+again.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Model
+
+
+@dataclass(frozen=True, slots=True)
+class ModelColumns:
+    """One model's columns in a statement, under ``alias``, and how to read them back."""
+
+    model: type[Model]
+    sql: str
+    width: int
+    nulls: str
+    attnames: tuple[str, ...]
+    pk_at: int
+    converters: tuple[tuple[int, tuple, Any], ...]
+
+    def instance(self, row: Sequence, connection, start: int = 0) -> Model | None:
+        """The instance in ``row[start:start + width]``; None for an outer join's empty side."""
+        values = list(row[start : start + self.width])
+        if values[self.pk_at] is None:
+            return None
+        for index, converters, column in self.converters:
+            for converter in converters:
+                values[index] = converter(values[index], column, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+_COLUMNS: dict[tuple[str, type[Model], str], ModelColumns] = {}
+
+
+def model_columns(model: type[Model], alias: str, connection) -> ModelColumns:
+    """``model``'s concrete columns as ``alias.column, ...`` for ``connection``'s backend.
+
+    Kept per database alias, not per backend: a converter may read its
+    connection's settings (SQLite's datetimes, its TIME_ZONE).
+    """
+    key = (connection.alias, model, alias)
+    if key in _COLUMNS:
+        return _COLUMNS[key]
+    quote = connection.ops.quote_name
+    fields = model._meta.concrete_fields
+    columns = [field.get_col(alias) for field in fields]
+    found = ModelColumns(
+        model=model,
+        sql=", ".join(f"{alias}.{quote(field.column)}" for field in fields),
+        width=len(fields),
+        nulls=", ".join("NULL" for _ in fields),
+        attnames=tuple(field.attname for field in fields),
+        pk_at=fields.index(model._meta.pk),
+        converters=tuple(
+            (index, tuple(converters), column)
+            for index, (field, column) in enumerate(zip(fields, columns, strict=True))
+            if (
+                converters := connection.ops.get_db_converters(column)
+                + field.get_db_converters(connection)
+            )
+        ),
+    )
+    _COLUMNS[key] = found
+    return found
