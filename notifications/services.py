@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
@@ -119,20 +119,66 @@ def _enqueue_many(rows: list[Notification]) -> list[Notification]:
     ON CONFLICT DO NOTHING makes a duplicate (a service run twice, or two at
     once: the second waits for the first to commit) a no-op without the
     savepoint a failing INSERT would need inside the caller's transaction.
-    Two statements, however many rows.
+    Its RETURNING names exactly the rows it inserted: those come back as
+    given, with their id, as ``create`` returns a row; a key that was
+    already stored is read back as stored. One statement when every key is
+    new, two otherwise, however many rows.
     """
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    stored = {
-        notification.dedupe_key: notification
-        for notification in Notification.objects.filter(
-            dedupe_key__in=[row.dedupe_key for row in rows]
+    connection = connections[router.db_for_write(Notification)]
+    inserted = _insert_new(rows, connection)
+    stored: dict[str, Notification] = {}
+    for row in rows:
+        if row.dedupe_key in inserted and row.dedupe_key not in stored:
+            row.pk = inserted[row.dedupe_key]
+            row._state.adding, row._state.db = False, connection.alias
+            stored[row.dedupe_key] = row
+    if missing := [row.dedupe_key for row in rows if row.dedupe_key not in stored]:
+        stored.update(
+            (notification.dedupe_key, notification)
+            for notification in Notification.objects.filter(dedupe_key__in=missing)
         )
-    }
     now = timezone.now()
     for notification in stored.values():
         if notification.status == Status.PENDING and notification.scheduled_at <= now:
             dispatch_on_commit(notification.pk)
     return [stored[row.dedupe_key] for row in rows]
+
+
+_INSERT_SQL = (
+    "INSERT INTO {table} ({columns}) VALUES {rows}"
+    " ON CONFLICT DO NOTHING RETURNING {pk}, {dedupe_key}"
+)
+# Every column but the id, in the order of the INSERT's values.
+_INSERTED_FIELDS = tuple(
+    field for field in Notification._meta.concrete_fields if not field.primary_key
+)
+
+
+def _insert_new(rows: list[Notification], connection) -> dict[str, int]:
+    """INSERT the rows, skipping any whose dedupe key is stored; the ids of those inserted, by key.
+
+    Plain SQL, as ``bulk_create`` would write it, because ``bulk_create``
+    with ``ignore_conflicts`` does not say which rows it inserted. The
+    values are prepared as it prepares them (each field's ``pre_save``,
+    which stamps ``created_at``, then ``get_db_prep_save``).
+    """
+    quote = connection.ops.quote_name
+    row_marks = "(" + ", ".join(["%s"] * len(_INSERTED_FIELDS)) + ")"
+    sql = _INSERT_SQL.format(
+        table=quote(Notification._meta.db_table),
+        columns=", ".join(quote(field.column) for field in _INSERTED_FIELDS),
+        rows=", ".join([row_marks] * len(rows)),
+        pk=quote(Notification._meta.pk.column),
+        dedupe_key=quote(Notification._meta.get_field("dedupe_key").column),
+    )
+    params = [
+        field.get_db_prep_save(field.pre_save(row, True), connection)
+        for row in rows
+        for field in _INSERTED_FIELDS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {dedupe_key: pk for pk, dedupe_key in cursor.fetchall()}
 
 
 def dispatch_on_commit(notification_id: int) -> None:
