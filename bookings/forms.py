@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hotel.forms import StayForm
 from hotel.models import Hotel, RoomType
+from hotel.selectors import room_type_for_sale
 
 from .reports import FIRST_YEAR, LAST_YEAR
 
@@ -21,11 +22,8 @@ class HoldForm(StayForm):
     idempotency_key = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
 
     def clean_room_type(self) -> RoomType:
-        pk = self.cleaned_data["room_type"]
         try:
-            return RoomType.objects.select_related("hotel").get(
-                pk=pk, is_active=True, hotel__is_active=True
-            )
+            return room_type_for_sale(pk=self.cleaned_data["room_type"])
         except RoomType.DoesNotExist:
             raise forms.ValidationError(_("This room type is not for sale.")) from None
 

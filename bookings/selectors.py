@@ -15,7 +15,7 @@ from django.utils import timezone
 from caching.api import cached
 from hotel.models import Hotel, RoomType
 from hotel.money import CENT
-from hotel.rows import ModelColumns, model_columns
+from hotel.rows import ModelColumns, model_columns, read_instances
 
 from .models import Booking, BookingNight, booking_path, status_label
 
@@ -281,18 +281,14 @@ def _booking_read(connection, *, key: str, related: tuple[str, ...], lock: bool)
 
 
 def _read_booking(connection, read: _BookingRead, value) -> Booking:
-    with connection.cursor() as cursor:
-        cursor.execute(read.text, [value])
-        row = cursor.fetchone()
-    if row is None:
+    parts = [read.booking, *(columns for _name, columns in read.related)]
+    found = read_instances(connection, read.text, [value], parts)
+    if not found:
         raise Booking.DoesNotExist(f"No booking {value!r}.")
-    booking = read.booking.instance(row, connection)
-    at = read.booking.width
-    related = {}
-    for name, columns in read.related:
-        related[name] = columns.instance(row, connection, at)
-        setattr(booking, name, related[name])
-        at += columns.width
+    booking, *instances = found[0]
+    related = dict(zip((name for name, _columns in read.related), instances, strict=True))
+    for name, instance in related.items():
+        setattr(booking, name, instance)
     hotel, room_type = related.get("hotel"), related.get("room_type")
     if hotel is not None and room_type is not None and room_type.hotel_id == hotel.pk:
         # Share the hotel already read rather than read it again through the room type.

@@ -72,3 +72,18 @@ def model_columns(model: type[Model], alias: str, connection) -> ModelColumns:
     )
     _COLUMNS[key] = found
     return found
+
+
+def read_instances(connection, text: str, params: Sequence, columns: Sequence[ModelColumns]):
+    """Each row of ``text`` as one instance (or None) per ``columns``, side by side in the row."""
+    with connection.cursor() as cursor:
+        cursor.execute(text, params)
+        rows = cursor.fetchall()
+    found = []
+    for row in rows:
+        instances, at = [], 0
+        for part in columns:
+            instances.append(part.instance(row, connection, at))
+            at += part.width
+        found.append(instances)
+    return found

@@ -213,6 +213,9 @@ def test_sold_out_stay_names_the_nights_and_offers_free_room_types(client, room_
         ({"adults": 0}, "At least one adult"),
         ({"adults": 3}, "sleeps at most"),
         ({"room_type": 999999}, "not for sale"),
+        # past the id column's range: the database must not be asked
+        ({"room_type": 2**63}, "not for sale"),
+        ({"room_type": -(2**63) - 1}, "not for sale"),
     ],
 )
 def test_bad_hold_input_gets_a_clear_message_and_writes_nothing(
@@ -223,6 +226,18 @@ def test_bad_hold_input_gets_a_clear_message_and_writes_nothing(
     assert message in response.content.decode()
     assert not Booking.objects.exists()
     assert sold(room_type, arrival, 3) == [0, 0, 0]
+
+
+@pytest.mark.parametrize("closed", ["room_type", "hotel"])
+def test_a_hold_of_a_room_type_no_longer_for_sale_is_refused(client, room_type, arrival, closed):
+    target = room_type if closed == "room_type" else room_type.hotel
+    type(target).objects.filter(pk=target.pk).update(is_active=False)
+
+    response = client.post(reverse("bookings:hold"), book_data(room_type, arrival))
+
+    assert response.status_code == 400
+    assert "not for sale" in response.content.decode()
+    assert not Booking.objects.exists()
 
 
 def test_expired_hold_shows_a_clear_page_and_books_nothing(client, room_type, arrival):

@@ -54,7 +54,8 @@ print(rows == [(b.reference, b.check_in, b.total_price, b.room_type.name, b.stat
         env=env,
     )
     assert listed == "True True"
-    # and the booking flow's reads, in plain SQL, have the ORM's values and types
+    # and the booking flow's reads (the booking, the room type for sale, the
+    # stay's nights), in plain SQL, have the ORM's values and types
     differing = shell(
         """
 from bookings import selectors
@@ -64,6 +65,15 @@ orm = Booking.objects.select_related("hotel", "room_type", "room", "guest").late
 read = selectors.booking_for_page(reference=orm.reference)
 pairs = [(read, orm), (read.hotel, orm.hotel), (read.room_type, orm.room_type),
          (read.guest, orm.guest)]
+from hotel.models import RoomType
+from hotel.selectors import room_type_for_sale
+from inventory.models import RoomInventory
+from inventory.services import inventory_check
+for_sale = room_type_for_sale(pk=orm.room_type_id)
+pairs += [(for_sale, RoomType.objects.get(pk=orm.room_type_id)), (for_sale.hotel, orm.hotel)]
+nights = inventory_check(room_type=orm.room_type, check_in=orm.check_in, check_out=orm.check_out)
+pairs += zip(nights, RoomInventory.objects.filter(
+    room_type=orm.room_type, date__gte=orm.check_in, date__lt=orm.check_out).order_by("date"))
 booking = booking_update_details(booking=read, guest_name="Ana", guest_email="ana@example.com")
 booking = booking_confirm(booking=booking, policy_accepted=True)
 pairs.append((selectors.booking_for_page(reference=orm.reference), Booking.objects.get(pk=orm.pk)))

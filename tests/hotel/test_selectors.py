@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from hotel.models import Hotel
-from hotel.selectors import hotel_for_page
+from hotel.models import Hotel, RoomType
+from hotel.selectors import hotel_for_page, room_type_for_sale
 from tests.factories import AmenityFactory, HotelFactory, RoomTypeFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,3 +54,29 @@ def test_hotel_page_of_an_inactive_or_unknown_hotel_does_not_exist(slug):
     HotelFactory(slug="closed", is_active=False)
     with pytest.raises(Hotel.DoesNotExist):
         hotel_for_page(slug=slug)
+
+
+def test_a_room_type_for_sale_is_read_with_its_hotel_as_the_orm_reads_them(
+    django_assert_num_queries,
+):
+    room_type = RoomTypeFactory(base_price="240.50")
+
+    with django_assert_num_queries(1):
+        read = room_type_for_sale(pk=room_type.pk)
+        hotel = read.hotel
+
+    stored = RoomType.objects.select_related("hotel").get(pk=room_type.pk)
+    for mine, orm in ((read, stored), (hotel, stored.hotel)):
+        for field in type(orm)._meta.concrete_fields:
+            value, expected = getattr(mine, field.attname), getattr(orm, field.attname)
+            assert (value, type(value)) == (expected, type(expected)), field.name
+        assert not mine._state.adding
+
+
+@pytest.mark.parametrize("closed", ["room type", "hotel", "unknown"])
+def test_a_room_type_not_for_sale_does_not_exist(closed):
+    room_type = RoomTypeFactory(is_active=closed != "room type")
+    if closed == "hotel":
+        Hotel.objects.filter(pk=room_type.hotel_id).update(is_active=False)
+    with pytest.raises(RoomType.DoesNotExist):
+        room_type_for_sale(pk=room_type.pk + (closed == "unknown"))
