@@ -29,6 +29,7 @@ from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
 from bookings.links import booking_signed_url
+from bookings.selectors import booking_nights
 
 from .exceptions import NotificationError, TransientDeliveryError
 from .formatting import format_day, format_money, format_time_of_day
@@ -328,7 +329,7 @@ def booking_context(booking) -> dict:
             "price": str(night.price),
             "price_display": format_money(night.price, currency),
         }
-        for night in booking.night_prices.all().order_by("date")
+        for night in booking_nights(booking_id=booking.pk)
     ]
     return {
         "reference": booking.reference,

@@ -12,6 +12,7 @@ from bookings.models import Booking, BookingNight
 from bookings.selectors import (
     booking_for_page,
     booking_for_update,
+    booking_nights,
     bookings_for_guest,
     guest_bookings_page,
 )
@@ -176,3 +177,28 @@ def test_locking_a_booking_locks_its_row_and_not_its_hotels():
                     [pk],
                 ).fetchone()
                 assert (row is not None) == free, (table, pk)
+
+
+def test_a_bookings_nights_are_read_in_date_order_as_the_orm_reads_them(
+    django_assert_num_queries,
+):
+    booking, other = BookingFactory(), BookingFactory()
+    for offset, price in enumerate(("40.00", "41.50", "42.00")):
+        BookingNight.objects.create(
+            booking=booking, date=booking.check_in + timedelta(days=2 - offset), price=price
+        )
+    BookingNight.objects.create(booking=other, date=booking.check_in, price="99.00")
+
+    with django_assert_num_queries(1):
+        nights = booking_nights(booking_id=booking.pk)
+
+    stored = list(BookingNight.objects.filter(booking=booking).order_by("date"))
+    assert [night.pk for night in nights] == [night.pk for night in stored]
+    for mine, orm in zip(nights, stored, strict=True):
+        assert _same_fields(mine, orm) == []
+    assert [night.price for night in nights] == [
+        Decimal("42.00"),
+        Decimal("41.50"),
+        Decimal("40.00"),
+    ]
+    assert booking_nights(booking_id=other.pk + 1) == []  # no such booking
