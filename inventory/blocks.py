@@ -8,6 +8,8 @@ to the catalogue; the page fills it in per request with ``{% filled %}``.
 
 from datetime import date, timedelta
 
+from django.urls import get_script_prefix
+
 from caching.api import cached
 from caching.fragments import conditions, render_pieces
 from hotel.models import Hotel, RoomType
@@ -26,8 +28,10 @@ def hotel_options(
         options = hotel_availability(
             hotel=hotel, check_in=check_in, check_out=check_out, adults=adults, children=children
         )
+        prefix = get_script_prefix()
         return render_pieces(
-            "hotel/_hotel_options.html", {"options": [option_card(o) for o in options]}
+            "hotel/_hotel_options.html",
+            {"options": [option_card(o, prefix=prefix) for o in options]},
         )
 
     return cached(

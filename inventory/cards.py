@@ -103,19 +103,24 @@ def _hold_url(prefix: str) -> str | None:
         return None
 
 
-def room_type_card(room_type: RoomType) -> RoomTypeCard:
+def room_type_card(room_type: RoomType, *, prefix: str | None = None) -> RoomTypeCard:
+    """``prefix`` is the script prefix, when the caller has it (asking costs a context lookup)."""
     return RoomTypeCard(
         pk=room_type.pk,
-        url=_room_type_url(get_script_prefix(), room_type.hotel.slug, room_type.slug),
+        url=_room_type_url(
+            get_script_prefix() if prefix is None else prefix, room_type.hotel.slug, room_type.slug
+        ),
         name=room_type.name,
         beds=room_type.beds,
         max_occupancy=room_type.max_occupancy,
     )
 
 
-def option_card(option: RoomTypeAvailability) -> OptionCard:
+def option_card(option: RoomTypeAvailability, *, prefix: str | None = None) -> OptionCard:
+    if prefix is None:
+        prefix = get_script_prefix()
     return OptionCard(
-        room_type=room_type_card(option.room_type),
+        room_type=room_type_card(option.room_type, prefix=prefix),
         check_in=option.check_in,
         check_out=option.check_out,
         adults=option.adults,
@@ -126,14 +131,14 @@ def option_card(option: RoomTypeAvailability) -> OptionCard:
         total=option.total,
         nights=tuple(NightCard(n.date, n.price) for n in option.nights),
         reasons=tuple(option.reasons),
-        hold_url=_hold_url(get_script_prefix()),
+        hold_url=_hold_url(prefix),
     )
 
 
-def hotel_card(hotel: Hotel) -> HotelCard:
+def hotel_card(hotel: Hotel, *, prefix: str | None = None) -> HotelCard:
     return HotelCard(
         pk=hotel.pk,
-        url=_hotel_url(get_script_prefix(), hotel.slug),
+        url=_hotel_url(get_script_prefix() if prefix is None else prefix, hotel.slug),
         name=hotel.name,
         stars=hotel.stars,
         city=hotel.city,
@@ -142,13 +147,15 @@ def hotel_card(hotel: Hotel) -> HotelCard:
     )
 
 
-def search_result_card(result: HotelAvailability) -> SearchResultCard:
+def search_result_card(result: HotelAvailability, *, prefix: str | None = None) -> SearchResultCard:
+    if prefix is None:
+        prefix = get_script_prefix()
     return SearchResultCard(
-        hotel=hotel_card(result.hotel),
+        hotel=hotel_card(result.hotel, prefix=prefix),
         cheapest=result.cheapest,
         amenities=tuple(result.amenities),
-        bookable=tuple(option_card(o) for o in result.bookable),
-        not_bookable=tuple(option_card(o) for o in result.not_bookable),
+        bookable=tuple(option_card(o, prefix=prefix) for o in result.bookable),
+        not_bookable=tuple(option_card(o, prefix=prefix) for o in result.not_bookable),
     )
 
 

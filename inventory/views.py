@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import get_script_prefix
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -62,7 +63,8 @@ def search(request):
                 sort=data["sort"],
             )
             page = Paginator(results, RESULTS_PER_PAGE).get_page(page_number)
-            cards = [search_result_card(result) for result in page]
+            prefix = get_script_prefix()
+            cards = [search_result_card(result, prefix=prefix) for result in page]
             # The page's hotels, each a shared fragment: one round trip to Redis for all.
             with shared_fragments(
                 "inventory/_search_result.html", [{"result": card} for card in cards]
