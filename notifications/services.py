@@ -125,6 +125,8 @@ def _enqueue_many(rows: list[Notification]) -> list[Notification]:
     already stored is read back as stored. One statement when every key is
     new, two otherwise, however many rows.
     """
+    if not rows:
+        return []
     connection = connections[router.db_for_write(Notification)]
     inserted = _insert_new(rows, connection)
     stored: dict[str, Notification] = {}
@@ -134,9 +136,12 @@ def _enqueue_many(rows: list[Notification]) -> list[Notification]:
             row._state.adding, row._state.db = False, connection.alias
             stored[row.dedupe_key] = row
     if missing := [row.dedupe_key for row in rows if row.dedupe_key not in stored]:
+        # From the database written to: a replica may not have them yet.
         stored.update(
             (notification.dedupe_key, notification)
-            for notification in Notification.objects.filter(dedupe_key__in=missing)
+            for notification in Notification.objects.using(connection.alias).filter(
+                dedupe_key__in=missing
+            )
         )
     now = timezone.now()
     for notification in stored.values():
@@ -149,10 +154,12 @@ _INSERT_SQL = (
     "INSERT INTO {table} ({columns}) VALUES {rows}"
     " ON CONFLICT DO NOTHING RETURNING {pk}, {dedupe_key}"
 )
-# Every column but the id, in the order of the INSERT's values.
+# Every column but the id, in the order of the INSERT's values. None has a
+# db_default or is generated: each value is the row's own.
 _INSERTED_FIELDS = tuple(
     field for field in Notification._meta.concrete_fields if not field.primary_key
 )
+_RELATIONS = tuple(field for field in _INSERTED_FIELDS if field.is_relation)
 
 
 def _insert_new(rows: list[Notification], connection) -> dict[str, int]:
@@ -161,8 +168,15 @@ def _insert_new(rows: list[Notification], connection) -> dict[str, int]:
     Plain SQL, as ``bulk_create`` would write it, because ``bulk_create``
     with ``ignore_conflicts`` does not say which rows it inserted. The
     values are prepared as it prepares them (each field's ``pre_save``,
-    which stamps ``created_at``, then ``get_db_prep_save``).
+    which stamps ``created_at``, then ``get_db_prep_save``). Where the
+    database cannot return rows from an INSERT (SQLite before 3.35), it is
+    ``bulk_create`` itself, and no id is known: every row is read back.
     """
+    for row in rows:
+        _check_related_saved(row)
+    if not connection.features.can_return_rows_from_bulk_insert:
+        Notification.objects.using(connection.alias).bulk_create(rows, ignore_conflicts=True)
+        return {}
     quote = connection.ops.quote_name
     row_marks = "(" + ", ".join(["%s"] * len(_INSERTED_FIELDS)) + ")"
     sql = _INSERT_SQL.format(
@@ -180,6 +194,26 @@ def _insert_new(rows: list[Notification], connection) -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {dedupe_key: pk for pk, dedupe_key in cursor.fetchall()}
+
+
+def _check_related_saved(row: Notification) -> None:
+    """Refuse a row whose booking (or original) was never saved, as ``bulk_create`` does.
+
+    Its id would otherwise be written as NULL, and the message cut off from
+    what it reports. One saved after it was assigned gives its id now.
+    """
+    for field in _RELATIONS:
+        if not field.is_cached(row):
+            continue
+        related = getattr(row, field.name)
+        if related is None:
+            continue
+        if related.pk is None:
+            raise ValueError(
+                f"Cannot queue a notification with the unsaved related object {field.name!r}."
+            )
+        if getattr(row, field.attname) != related.pk:
+            setattr(row, field.attname, related.pk)
 
 
 def dispatch_on_commit(notification_id: int) -> None:
@@ -329,7 +363,7 @@ def booking_context(booking) -> dict:
             "price": str(night.price),
             "price_display": format_money(night.price, currency),
         }
-        for night in booking_nights(booking_id=booking.pk)
+        for night in booking_nights(booking=booking)
     ]
     return {
         "reference": booking.reference,

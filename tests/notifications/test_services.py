@@ -11,6 +11,7 @@ from django.utils import timezone
 from notifications.exceptions import NotificationError
 from notifications.models import Notification
 from notifications.services import (
+    _enqueue_many,
     notification_enqueue,
     notify_booking_event,
     notify_staff,
@@ -208,6 +209,53 @@ def test_a_second_enqueue_returns_the_row_as_stored_and_queues_nothing(
     assert (again.pk, again.status, again.body_text) == (first.pk, Status.SENT, "pg_dump exited 1")
     assert callbacks == []
     assert Notification.objects.filter(dedupe_key="backup:9").count() == 1
+
+
+def _alert(key: str, body: str = "body", **fields) -> Notification:
+    return Notification(
+        kind=Kind.STAFF_ALERT,
+        recipient="a@example.com",
+        subject="Subject",
+        body_text=body,
+        dedupe_key=key,
+        scheduled_at=timezone.now(),
+        **fields,
+    )
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["returning", "no returning"])
+def test_a_mix_of_new_and_stored_keys_returns_each_rows_own_stored_row(
+    returning, monkeypatch, django_capture_on_commit_callbacks
+):
+    # without RETURNING (SQLite before 3.35) every row is read back instead
+    monkeypatch.setattr(connection.features, "can_return_rows_from_bulk_insert", returning)
+    with django_capture_on_commit_callbacks():
+        [old] = _enqueue_many([_alert("k:old", "first")])
+    Notification.objects.filter(pk=old.pk).update(status=Status.SENT, sent_at=timezone.now())
+
+    # new keys around a stored one, and one new key twice
+    with django_capture_on_commit_callbacks() as callbacks:
+        rows = _enqueue_many(
+            [_alert("k:b", "b"), _alert("k:old", "second"), _alert("k:a", "a"), _alert("k:b", "b2")]
+        )
+
+    stored = {n.dedupe_key: n for n in Notification.objects.all()}
+    assert len(stored) == 3
+    assert [row.dedupe_key for row in rows] == ["k:b", "k:old", "k:a", "k:b"]
+    assert [row.pk for row in rows] == [stored[row.dedupe_key].pk for row in rows]
+    assert [row.body_text for row in rows] == ["b", "first", "a", "b"]
+    assert (rows[1].status, stored["k:b"].body_text) == (Status.SENT, "b")
+    assert rows[0] is rows[3] and not rows[0]._state.adding
+    assert len(callbacks) == 2  # the two new rows, not the sent one
+
+
+def test_a_notification_of_an_unsaved_booking_is_refused_and_nothing_written():
+    booking = booking_with_nights(check_in=date(2099, 6, 1))
+    unsaved = type(booking)(hotel=booking.hotel, room_type=booking.room_type)
+    with pytest.raises(ValueError, match="unsaved related object 'booking'"), transaction.atomic():
+        _enqueue_many([_alert("k:saved", booking=booking), _alert("k:unsaved", booking=unsaved)])
+    assert not Notification.objects.exists()
+    assert _enqueue_many([]) == []
 
 
 def test_staff_alert_goes_to_each_active_staff_user_once(django_capture_on_commit_callbacks):
