@@ -323,22 +323,29 @@ SELECT {columns}
 """
 
 
-def booking_nights(*, booking_id: int) -> list[BookingNight]:
+_NIGHTS: dict[str, str] = {}
+
+
+def booking_nights(*, booking: Booking) -> list[BookingNight]:
     """A booking's nights in date order, in plain SQL (one query).
 
     Each confirmation and cancellation email lists them, and the ORM's query
     cost more to build than to run.
     """
-    connection = connections[router.db_for_read(BookingNight)]
+    # From the booking's database, as its related manager reads: an email
+    # written in the booking's transaction must see the nights just written.
+    connection = connections[router.db_for_read(BookingNight, instance=booking)]
     quote = connection.ops.quote_name
     columns = model_columns(BookingNight, "night", connection)
-    text = _NIGHTS_SQL.format(
-        columns=columns.sql,
-        table=quote(BookingNight._meta.db_table),
-        booking=quote(BookingNight._meta.get_field("booking").column),
-        date=quote(BookingNight._meta.get_field("date").column),
-    )
-    return [night for (night,) in read_instances(connection, text, [booking_id], [columns])]
+    if connection.alias not in _NIGHTS:
+        _NIGHTS[connection.alias] = _NIGHTS_SQL.format(
+            columns=columns.sql,
+            table=quote(BookingNight._meta.db_table),
+            booking=quote(BookingNight._meta.get_field("booking").column),
+            date=quote(BookingNight._meta.get_field("date").column),
+        )
+    text = _NIGHTS[connection.alias]
+    return [night for (night,) in read_instances(connection, text, [booking.pk], [columns])]
 
 
 def booking_for_update(*, pk: int, related: tuple[str, ...] = ()) -> Booking:

@@ -46,7 +46,9 @@ def model_columns(model: type[Model], alias: str, connection) -> ModelColumns:
     """``model``'s concrete columns as ``alias.column, ...`` for ``connection``'s backend.
 
     Kept per database alias, not per backend: a converter may read its
-    connection's settings (SQLite's datetimes, its TIME_ZONE).
+    database's settings (SQLite's datetimes, its TIME_ZONE), which every
+    connection to the alias shares; the converters are bound to the first
+    connection's operations, and given the current connection at each read.
     """
     key = (connection.alias, model, alias)
     if key in _COLUMNS:

@@ -173,9 +173,30 @@ def hotel_for_page(*, slug: str) -> HotelPage:
 _ROOM_TYPE_FOR_SALE_SQL = """
 SELECT {room_type_columns}, {hotel_columns}
   FROM {room_type} room_type
-  JOIN {hotel} hotel ON hotel.id = room_type.hotel_id
- WHERE room_type.id = %s AND room_type.is_active AND hotel.is_active
+  JOIN {hotel} hotel ON hotel.{hotel_pk} = room_type.{hotel_fk}
+ WHERE room_type.{room_type_pk} = %s
+   AND room_type.{room_type_active} AND hotel.{hotel_active}
 """
+_ROOM_TYPE_FOR_SALE: dict[str, str] = {}
+
+
+def _room_type_for_sale_sql(connection) -> tuple[str, ModelColumns, ModelColumns]:
+    room_type_columns = model_columns(RoomType, "room_type", connection)
+    hotel_columns = model_columns(Hotel, "hotel", connection)
+    if connection.alias not in _ROOM_TYPE_FOR_SALE:
+        quote = connection.ops.quote_name
+        _ROOM_TYPE_FOR_SALE[connection.alias] = _ROOM_TYPE_FOR_SALE_SQL.format(
+            room_type_columns=room_type_columns.sql,
+            hotel_columns=hotel_columns.sql,
+            room_type=quote(RoomType._meta.db_table),
+            hotel=quote(Hotel._meta.db_table),
+            hotel_pk=quote(Hotel._meta.pk.column),
+            hotel_fk=quote(RoomType._meta.get_field("hotel").column),
+            room_type_pk=quote(RoomType._meta.pk.column),
+            room_type_active=quote(RoomType._meta.get_field("is_active").column),
+            hotel_active=quote(Hotel._meta.get_field("is_active").column),
+        )
+    return _ROOM_TYPE_FOR_SALE[connection.alias], room_type_columns, hotel_columns
 
 
 def room_type_for_sale(*, pk: int) -> RoomType:
@@ -185,15 +206,7 @@ def room_type_for_sale(*, pk: int) -> RoomType:
     if not low <= pk <= high:
         # No row has it, and SQLite's driver cannot even send it (OverflowError).
         raise RoomType.DoesNotExist(f"No room type {pk!r}.")
-    quote = connection.ops.quote_name
-    room_type_columns = model_columns(RoomType, "room_type", connection)
-    hotel_columns = model_columns(Hotel, "hotel", connection)
-    text = _ROOM_TYPE_FOR_SALE_SQL.format(
-        room_type_columns=room_type_columns.sql,
-        hotel_columns=hotel_columns.sql,
-        room_type=quote(RoomType._meta.db_table),
-        hotel=quote(Hotel._meta.db_table),
-    )
+    text, room_type_columns, hotel_columns = _room_type_for_sale_sql(connection)
     found = read_instances(connection, text, [pk], [room_type_columns, hotel_columns])
     if not found:
         raise RoomType.DoesNotExist(f"No room type {pk!r} for sale.")

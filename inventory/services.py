@@ -60,9 +60,10 @@ def stay_nights(check_in: date, check_out: date) -> list[date]:
 _CHECK_SQL = """
 SELECT {columns}
   FROM {table} night
- WHERE night.room_type_id = %s AND night.date >= %s AND night.date <= %s
- ORDER BY night.date
+ WHERE night.{room_type} = %s AND night.{date} >= %s AND night.{date} <= %s
+ ORDER BY night.{date}
 """
+_CHECK: dict[str, str] = {}
 
 
 def inventory_check(
@@ -78,14 +79,20 @@ def inventory_check(
     """
     connection = connections[router.db_for_read(RoomInventory)]
     nights = model_columns(RoomInventory, "night", connection)
+    if connection.alias not in _CHECK:
+        quote = connection.ops.quote_name
+        _CHECK[connection.alias] = _CHECK_SQL.format(
+            columns=nights.sql,
+            table=quote(RoomInventory._meta.db_table),
+            room_type=quote(RoomInventory._meta.get_field("room_type").column),
+            date=quote(RoomInventory._meta.get_field("date").column),
+        )
     adapt = connection.ops.adapt_datefield_value
     rows = [
         night
         for (night,) in read_instances(
             connection,
-            _CHECK_SQL.format(
-                columns=nights.sql, table=connection.ops.quote_name(RoomInventory._meta.db_table)
-            ),
+            _CHECK[connection.alias],
             [room_type.pk, adapt(check_in), adapt(check_out)],
             [nights],
         )

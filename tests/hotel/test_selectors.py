@@ -67,6 +67,7 @@ def test_a_room_type_for_sale_is_read_with_its_hotel_as_the_orm_reads_them(
 
     stored = RoomType.objects.select_related("hotel").get(pk=room_type.pk)
     for mine, orm in ((read, stored), (hotel, stored.hotel)):
+        assert mine.get_deferred_fields() == set()
         for field in type(orm)._meta.concrete_fields:
             value, expected = getattr(mine, field.attname), getattr(orm, field.attname)
             assert (value, type(value)) == (expected, type(expected)), field.name
@@ -80,3 +81,11 @@ def test_a_room_type_not_for_sale_does_not_exist(closed):
         Hotel.objects.filter(pk=room_type.hotel_id).update(is_active=False)
     with pytest.raises(RoomType.DoesNotExist):
         room_type_for_sale(pk=room_type.pk + (closed == "unknown"))
+
+
+@pytest.mark.parametrize("pk", [2**63, -(2**63) - 1])
+def test_a_room_type_id_past_the_columns_range_is_refused_without_a_query(
+    pk, django_assert_num_queries
+):
+    with django_assert_num_queries(0), pytest.raises(RoomType.DoesNotExist):
+        room_type_for_sale(pk=pk)
