@@ -15,7 +15,7 @@ from django.utils import timezone
 from caching.api import cached
 from hotel.models import Hotel, RoomType
 from hotel.money import CENT
-from hotel.rows import ModelColumns, model_columns, read_instances
+from hotel.rows import ModelColumns, model_columns, per_database, read_instances
 
 from .models import Booking, BookingNight, booking_path, status_label
 
@@ -239,14 +239,16 @@ class _BookingRead:
     related: tuple[tuple[str, ModelColumns], ...]
 
 
-_BOOKING_READS: dict[tuple, _BookingRead] = {}
-
-
 def _booking_read(connection, *, key: str, related: tuple[str, ...], lock: bool) -> _BookingRead:
     """The statement reading a booking by ``key`` (a column), with ``related`` joined in."""
-    cache_key = (connection.alias, key, related, lock)
-    if cache_key in _BOOKING_READS:
-        return _BOOKING_READS[cache_key]
+    return per_database(
+        connection,
+        ("booking", key, related, lock),
+        lambda: _build_booking_read(connection, key=key, related=related, lock=lock),
+    )
+
+
+def _build_booking_read(connection, *, key: str, related: tuple[str, ...], lock: bool):
     quote = connection.ops.quote_name
     booking = model_columns(Booking, "booking", connection)
     parts, joins = [], []
@@ -265,7 +267,7 @@ def _booking_read(connection, *, key: str, related: tuple[str, ...], lock: bool)
         if related and features.has_select_for_update_of:
             # The booking's row only, never its hotel's: other bookings read it.
             for_update += " OF booking"
-    read = _BookingRead(
+    return _BookingRead(
         text=_BOOKING_SQL.format(
             columns=", ".join([booking.sql, *(columns.sql for _name, columns in parts)]),
             booking=quote(Booking._meta.db_table),
@@ -276,8 +278,6 @@ def _booking_read(connection, *, key: str, related: tuple[str, ...], lock: bool)
         booking=booking,
         related=tuple(parts),
     )
-    _BOOKING_READS[cache_key] = read
-    return read
 
 
 def _read_booking(connection, read: _BookingRead, value) -> Booking:
@@ -323,9 +323,6 @@ SELECT {columns}
 """
 
 
-_NIGHTS: dict[str, str] = {}
-
-
 def booking_nights(*, booking: Booking) -> list[BookingNight]:
     """A booking's nights in date order, in plain SQL (one query).
 
@@ -335,17 +332,19 @@ def booking_nights(*, booking: Booking) -> list[BookingNight]:
     # From the booking's database, as its related manager reads: an email
     # written in the booking's transaction must see the nights just written.
     connection = connections[router.db_for_read(BookingNight, instance=booking)]
-    quote = connection.ops.quote_name
     columns = model_columns(BookingNight, "night", connection)
-    if connection.alias not in _NIGHTS:
-        _NIGHTS[connection.alias] = _NIGHTS_SQL.format(
-            columns=columns.sql,
-            table=quote(BookingNight._meta.db_table),
-            booking=quote(BookingNight._meta.get_field("booking").column),
-            date=quote(BookingNight._meta.get_field("date").column),
-        )
-    text = _NIGHTS[connection.alias]
+    text = per_database(connection, "booking nights", lambda: _nights_sql(connection))
     return [night for (night,) in read_instances(connection, text, [booking.pk], [columns])]
+
+
+def _nights_sql(connection) -> str:
+    quote = connection.ops.quote_name
+    return _NIGHTS_SQL.format(
+        columns=model_columns(BookingNight, "night", connection).sql,
+        table=quote(BookingNight._meta.db_table),
+        booking=quote(BookingNight._meta.get_field("booking").column),
+        date=quote(BookingNight._meta.get_field("date").column),
+    )
 
 
 def booking_for_update(*, pk: int, related: tuple[str, ...] = ()) -> Booking:

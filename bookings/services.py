@@ -90,13 +90,14 @@ def _lock(booking: Booking) -> Booking:
     booking never moves to another hotel or room type), else read in the
     same query.
     """
-    if Booking.hotel.is_cached(booking) and Booking.room_type.is_cached(booking):
-        locked = booking_for_update(pk=booking.pk)
-        locked.hotel, locked.room_type = booking.hotel, booking.room_type
-        if locked.room_type.hotel_id == locked.hotel_id:
-            locked.room_type.hotel = locked.hotel
-        return locked
-    return booking_for_update(pk=booking.pk, related=("hotel", "room_type"))
+    if not (Booking.hotel.is_cached(booking) and Booking.room_type.is_cached(booking)):
+        return booking_for_update(pk=booking.pk, related=("hotel", "room_type"))
+    locked = booking_for_update(pk=booking.pk)
+    locked.hotel, locked.room_type = booking.hotel, booking.room_type
+    if locked.room_type.hotel_id == locked.hotel_id:
+        # Share the hotel already read rather than read it again through the room type.
+        locked.room_type.hotel = locked.hotel
+    return locked
 
 
 def hotel_today(hotel) -> date:

@@ -3,17 +3,19 @@
 ``model_columns`` names a model's columns for a SELECT under a table alias
 and turns the matching slice of a result row back into an instance, with
 the converters a RawQuerySet would apply (SQLite's dates, datetimes and
-decimals; JSON), found once per connection instead of on every read. The
+decimals; JSON), found once per database instead of on every read. The
 columns are named, never ``*``: a prepared statement whose result gains a
 column (a migration under running processes) fails until it is prepared
 again.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Model
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,24 +41,34 @@ class ModelColumns:
         return self.model.from_db(connection.alias, self.attnames, values)
 
 
-_COLUMNS: dict[tuple[str, type[Model], str], ModelColumns] = {}
+_BUILT: dict[tuple[str, Hashable], Any] = {}
+
+
+def per_database(connection, key: Hashable, build: Callable[[], T]) -> T:
+    """``build()`` for ``connection``'s database alias, built once: a statement and its columns.
+
+    Kept per database alias, not per backend: a statement quotes its names
+    for the backend, and a converter may read its database's settings
+    (SQLite's datetimes, its TIME_ZONE), which every connection to the alias
+    shares. Converters are bound to the first connection's operations and
+    given the current connection at each read.
+    """
+    cache_key = (connection.alias, key)
+    if cache_key not in _BUILT:
+        _BUILT[cache_key] = build()
+    return _BUILT[cache_key]
 
 
 def model_columns(model: type[Model], alias: str, connection) -> ModelColumns:
-    """``model``'s concrete columns as ``alias.column, ...`` for ``connection``'s backend.
+    """``model``'s concrete columns as ``alias.column, ...`` for ``connection``'s backend."""
+    return per_database(connection, (model, alias), lambda: _columns(model, alias, connection))
 
-    Kept per database alias, not per backend: a converter may read its
-    database's settings (SQLite's datetimes, its TIME_ZONE), which every
-    connection to the alias shares; the converters are bound to the first
-    connection's operations, and given the current connection at each read.
-    """
-    key = (connection.alias, model, alias)
-    if key in _COLUMNS:
-        return _COLUMNS[key]
+
+def _columns(model: type[Model], alias: str, connection) -> ModelColumns:
     quote = connection.ops.quote_name
     fields = model._meta.concrete_fields
     columns = [field.get_col(alias) for field in fields]
-    found = ModelColumns(
+    return ModelColumns(
         model=model,
         sql=", ".join(f"{alias}.{quote(field.column)}" for field in fields),
         width=len(fields),
@@ -72,8 +84,6 @@ def model_columns(model: type[Model], alias: str, connection) -> ModelColumns:
             )
         ),
     )
-    _COLUMNS[key] = found
-    return found
 
 
 def read_instances(connection, text: str, params: Sequence, columns: Sequence[ModelColumns]):

@@ -8,7 +8,7 @@ from django.db.models import Count, Min, Prefetch, Q, QuerySet
 
 from .models import Amenity, Hotel, RoomType
 from .money import CENT
-from .rows import ModelColumns, model_columns, read_instances
+from .rows import model_columns, per_database, read_instances
 
 HOTEL_SORTS = {
     "name": ["name"],
@@ -110,18 +110,13 @@ SELECT 1, amenity.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {h
 _HOTEL_COLUMNS_AT = 11
 
 
-_CATALOGUE_SQL: dict[str, str] = {}
-
-
-def _catalogue_sql(connection) -> tuple[str, ModelColumns]:
-    """The statement, its names quoted for the connection's backend, and the hotel's columns."""
-    hotel_columns = model_columns(Hotel, "hotel", connection)
-    if connection.alias in _CATALOGUE_SQL:
-        return _CATALOGUE_SQL[connection.alias], hotel_columns
+def _catalogue_sql(connection) -> str:
+    """The statement, its names quoted for the connection's backend."""
     quote = connection.ops.quote_name
     hotel_link = Hotel.amenities.through._meta
     room_type_link = RoomType.amenities.through._meta
-    text = _CATALOGUE_SQL_TEXT.format(
+    hotel_columns = model_columns(Hotel, "hotel", connection)
+    return _CATALOGUE_SQL_TEXT.format(
         hotel_columns=hotel_columns.sql,
         hotel_nulls=hotel_columns.nulls,
         hotel=quote(Hotel._meta.db_table),
@@ -134,14 +129,13 @@ def _catalogue_sql(connection) -> tuple[str, ModelColumns]:
         room_type_fk=quote(room_type_link.get_field("roomtype").column),
         room_type_amenity_fk=quote(room_type_link.get_field("amenity").column),
     )
-    _CATALOGUE_SQL[connection.alias] = text
-    return text, hotel_columns
 
 
 def hotel_for_page(*, slug: str) -> HotelPage:
     """An active hotel, its amenities and its active room types with theirs, in one query."""
     connection = connections[router.db_for_read(Hotel)]
-    text, hotel_columns = _catalogue_sql(connection)
+    text = per_database(connection, "hotel catalogue", lambda: _catalogue_sql(connection))
+    hotel_columns = model_columns(Hotel, "hotel", connection)
     with connection.cursor() as cursor:
         cursor.execute(text, [slug, slug, slug])
         rows = cursor.fetchall()
@@ -177,26 +171,21 @@ SELECT {room_type_columns}, {hotel_columns}
  WHERE room_type.{room_type_pk} = %s
    AND room_type.{room_type_active} AND hotel.{hotel_active}
 """
-_ROOM_TYPE_FOR_SALE: dict[str, str] = {}
 
 
-def _room_type_for_sale_sql(connection) -> tuple[str, ModelColumns, ModelColumns]:
-    room_type_columns = model_columns(RoomType, "room_type", connection)
-    hotel_columns = model_columns(Hotel, "hotel", connection)
-    if connection.alias not in _ROOM_TYPE_FOR_SALE:
-        quote = connection.ops.quote_name
-        _ROOM_TYPE_FOR_SALE[connection.alias] = _ROOM_TYPE_FOR_SALE_SQL.format(
-            room_type_columns=room_type_columns.sql,
-            hotel_columns=hotel_columns.sql,
-            room_type=quote(RoomType._meta.db_table),
-            hotel=quote(Hotel._meta.db_table),
-            hotel_pk=quote(Hotel._meta.pk.column),
-            hotel_fk=quote(RoomType._meta.get_field("hotel").column),
-            room_type_pk=quote(RoomType._meta.pk.column),
-            room_type_active=quote(RoomType._meta.get_field("is_active").column),
-            hotel_active=quote(Hotel._meta.get_field("is_active").column),
-        )
-    return _ROOM_TYPE_FOR_SALE[connection.alias], room_type_columns, hotel_columns
+def _room_type_for_sale_sql(connection) -> str:
+    quote = connection.ops.quote_name
+    return _ROOM_TYPE_FOR_SALE_SQL.format(
+        room_type_columns=model_columns(RoomType, "room_type", connection).sql,
+        hotel_columns=model_columns(Hotel, "hotel", connection).sql,
+        room_type=quote(RoomType._meta.db_table),
+        hotel=quote(Hotel._meta.db_table),
+        hotel_pk=quote(Hotel._meta.pk.column),
+        hotel_fk=quote(RoomType._meta.get_field("hotel").column),
+        room_type_pk=quote(RoomType._meta.pk.column),
+        room_type_active=quote(RoomType._meta.get_field("is_active").column),
+        hotel_active=quote(Hotel._meta.get_field("is_active").column),
+    )
 
 
 def room_type_for_sale(*, pk: int) -> RoomType:
@@ -206,8 +195,14 @@ def room_type_for_sale(*, pk: int) -> RoomType:
     if not low <= pk <= high:
         # No row has it, and SQLite's driver cannot even send it (OverflowError).
         raise RoomType.DoesNotExist(f"No room type {pk!r}.")
-    text, room_type_columns, hotel_columns = _room_type_for_sale_sql(connection)
-    found = read_instances(connection, text, [pk], [room_type_columns, hotel_columns])
+    text = per_database(
+        connection, "room type for sale", lambda: _room_type_for_sale_sql(connection)
+    )
+    columns = [
+        model_columns(RoomType, "room_type", connection),
+        model_columns(Hotel, "hotel", connection),
+    ]
+    found = read_instances(connection, text, [pk], columns)
     if not found:
         raise RoomType.DoesNotExist(f"No room type {pk!r} for sale.")
     room_type, room_type.hotel = found[0]

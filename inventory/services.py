@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 
 from hotel.models import Hotel, RoomType
 from hotel.money import is_payable, minor_unit
-from hotel.rows import model_columns, read_instances
+from hotel.rows import model_columns, per_database, read_instances
 
 from .exceptions import InventoryError, SoldOut, StayRestricted
 from .models import RoomInventory
@@ -63,7 +63,16 @@ SELECT {columns}
  WHERE night.{room_type} = %s AND night.{date} >= %s AND night.{date} <= %s
  ORDER BY night.{date}
 """
-_CHECK: dict[str, str] = {}
+
+
+def _check_sql(connection) -> str:
+    quote = connection.ops.quote_name
+    return _CHECK_SQL.format(
+        columns=model_columns(RoomInventory, "night", connection).sql,
+        table=quote(RoomInventory._meta.db_table),
+        room_type=quote(RoomInventory._meta.get_field("room_type").column),
+        date=quote(RoomInventory._meta.get_field("date").column),
+    )
 
 
 def inventory_check(
@@ -79,24 +88,10 @@ def inventory_check(
     """
     connection = connections[router.db_for_read(RoomInventory)]
     nights = model_columns(RoomInventory, "night", connection)
-    if connection.alias not in _CHECK:
-        quote = connection.ops.quote_name
-        _CHECK[connection.alias] = _CHECK_SQL.format(
-            columns=nights.sql,
-            table=quote(RoomInventory._meta.db_table),
-            room_type=quote(RoomInventory._meta.get_field("room_type").column),
-            date=quote(RoomInventory._meta.get_field("date").column),
-        )
+    text = per_database(connection, "inventory check", lambda: _check_sql(connection))
     adapt = connection.ops.adapt_datefield_value
-    rows = [
-        night
-        for (night,) in read_instances(
-            connection,
-            _CHECK[connection.alias],
-            [room_type.pk, adapt(check_in), adapt(check_out)],
-            [nights],
-        )
-    ]
+    params = [room_type.pk, adapt(check_in), adapt(check_out)]
+    rows = [night for (night,) in read_instances(connection, text, params, [nights])]
     departure = rows.pop() if rows and rows[-1].date == check_out else None
     by_date = {row.date: row for row in rows}
     unavailable = [
