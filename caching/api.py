@@ -870,18 +870,21 @@ def cached_read(
 
 
 def reset_process_state() -> None:
-    """Forget everything this process holds: local values, fragments, versions, outage, counts.
+    """Forget everything this process holds: local values, fragments, pages, versions, outage,
+    counts.
 
     For tests (call it wherever the Django cache is cleared) and for a
     settings change.
     """
     global _down_until
+    from . import pages
     from .connections import reset_pauses
     from .fragments import memo
 
     reset_pauses()
     local_tier.clear()
     memo.clear()
+    pages.memo.clear()
     versions.clear()
     with _state_lock:
         _down_until = 0.0

@@ -21,4 +21,6 @@ def check_cache_settings(app_configs, **kwargs):
         errors.append(Error("CACHE_STAMPEDE_LOCK_TIMEOUT must be more than 0.", id="caching.E003"))
     if conf.get("CACHE_FRAGMENT_MAX_ENTRIES") < 0:
         errors.append(Error("CACHE_FRAGMENT_MAX_ENTRIES must be 0 or more.", id="caching.E004"))
+    if conf.get("CACHE_PAGE_MAX_ENTRIES") < 0:
+        errors.append(Error("CACHE_PAGE_MAX_ENTRIES must be 0 or more.", id="caching.E005"))
     return errors

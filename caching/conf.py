@@ -35,6 +35,12 @@ DEFAULTS = {
     # shows 40 of them.
     "CACHE_FRAGMENT_MAX_ENTRIES": 20000,
     "CACHE_FRAGMENT_MAX_BYTES": 32 * 1024 * 1024,
+    # Whole pages (caching.pages) this process keeps for guests who are not
+    # signed in, and their total size in characters. A results page is about
+    # 50 KB, a hotel page with a stay's options about 20 KB. The blocks in
+    # their keys (the results, the options) are not counted: as much again.
+    "CACHE_PAGE_MAX_ENTRIES": 2000,
+    "CACHE_PAGE_MAX_BYTES": 16 * 1024 * 1024,
     # Seconds a shared fragment ({% fragment ... shared %}) lives in Redis.
     # Keyed by its values, it never goes stale; this only bounds memory.
     "CACHE_FRAGMENT_SHARED_TTL": 120,

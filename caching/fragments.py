@@ -105,7 +105,14 @@ class FragmentMemo:
     request.)
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        max_entries: str = "CACHE_FRAGMENT_MAX_ENTRIES",
+        max_size: str = "CACHE_FRAGMENT_MAX_BYTES",
+    ) -> None:
+        # The names of the settings that bound it, read on every use.
+        self._max_entries = max_entries
+        self._max_size = max_size
         self._entries: OrderedDict[Any, tuple[str, ...]] = OrderedDict()
         self._size = 0
         self._seen_once: set[int] = set()
@@ -119,8 +126,8 @@ class FragmentMemo:
             return pieces
 
     def set(self, key, pieces: tuple[str, ...]) -> None:
-        max_entries = conf.get("CACHE_FRAGMENT_MAX_ENTRIES")
-        max_size = conf.get("CACHE_FRAGMENT_MAX_BYTES")
+        max_entries = conf.get(self._max_entries)
+        max_size = conf.get(self._max_size)
         size = sum(len(p) for p in pieces)
         if max_entries <= 0 or size * 10 > max_size:
             return

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from caching.api import cached, namespace_version
 from caching.fragments import form_key
+from caching.pages import render_page
 
 from . import selectors
 from .cards import city_cards
@@ -21,16 +22,20 @@ logger = logging.getLogger(__name__)
 
 HOTELS_PER_PAGE = 12
 CATALOGUE_TTL = 300
+STAY_FIELDS = ("check_in", "check_out", "adults", "children")
 
 
 @require_GET
 def home(request):
     form = SearchForm(initial={"adults": 2, "children": 0})
-    cities = cached("catalogue", ["cities"], selectors.cities, ttl=CATALOGUE_TTL)
-    return render(
+    cities = city_cards(cached("catalogue", ["cities"], selectors.cities, ttl=CATALOGUE_TTL))
+    key = form_key(form)
+    return render_page(
         request,
         "hotel/home.html",
-        {"form": form, "form_key": form_key(form), "cities": city_cards(cities)},
+        {"form": form, "form_key": key, "cities": cities},
+        key=("home", key, cities),
+        max_age=CATALOGUE_TTL,
     )
 
 
@@ -72,11 +77,14 @@ def hotel_detail(request, slug: str):
     if page is None:
         raise Http404("No such hotel.")
     header_key = None if catalogue is None else ("hotel-header", page.hotel.pk, catalogue)
+    # What the stay's fields show, as the guest typed it.
+    stay = {name: request.GET.get(name, "") for name in STAY_FIELDS}
     stay_form = StayForm(request.GET) if "check_in" in request.GET else None
     availability = None
-    if stay_form is not None and stay_form.is_valid():
+    valid = stay_form is None or stay_form.is_valid()
+    if stay_form is not None and valid:
         availability = hotel_availability_for(page.hotel, stay_form.cleaned_data)
-    return render(
+    return render_page(
         request,
         "hotel/hotel_detail.html",
         {
@@ -84,9 +92,19 @@ def hotel_detail(request, slug: str):
             "header_key": header_key,
             "amenities": page.amenities,
             "room_types": page.room_types,
+            "stay": stay,
             "stay_form": stay_form,
             "availability": availability,
         },
+        # The catalogue's version names the hotel and its room types, the
+        # options' pieces name themselves; a stay's errors (rare) depend on
+        # today too, so such a page is rendered every time.
+        key=(
+            ("hotel", header_key, tuple(stay.values()), availability)
+            if header_key is not None and valid
+            else None
+        ),
+        max_age=CATALOGUE_TTL,
     )
 
 

@@ -3,13 +3,13 @@ from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import render
 from django.urls import get_script_prefix
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from caching.api import cached, namespace_version
 from caching.fragments import conditions, form_key, render_pieces, shared_fragments
+from caching.pages import render_page
 from hotel.forms import StayForm
 from hotel.models import RoomType
 from hotel.selectors import room_type_for_page
@@ -37,11 +37,12 @@ def search(request):
     form = InventorySearchForm(request.GET or None)
     context = {"form": form, "results": None}
     status = 200
-    valid = form.is_bound and form.is_valid()
     # The form's errors depend on today (no past check-in) and its amenity
-    # choices and party limits on the catalogue. Its checkboxes, the costly
-    # part, are a fragment of their own that does not change with the stay.
+    # choices and party limits on the catalogue, whose version is read before
+    # them. Its checkboxes, the costly part, are a fragment of their own that
+    # does not change with the stay.
     catalogue = namespace_version("catalogue")
+    valid = form.is_bound and form.is_valid()
     context["form_key"] = form_key(form, timezone.now().date(), catalogue)
     context["filters_key"] = form_key(form, catalogue, fields=("stars", "amenities"))
     if valid:
@@ -96,7 +97,21 @@ def search(request):
         )
     elif form.is_bound:
         status = 400
-    return render(request, "inventory/search.html", context, status=status)
+    # The form's keys name the form and the title (its data, today, the
+    # catalogue), the results' pieces name themselves.
+    key = (
+        ("search", context["form_key"], context["filters_key"], context["results"])
+        if context["form_key"] is not None
+        else None
+    )
+    return render_page(
+        request,
+        "inventory/search.html",
+        context,
+        key=key,
+        max_age=CATALOGUE_TTL,
+        status=status,
+    )
 
 
 @require_GET
@@ -109,6 +124,9 @@ def room_type_detail(request, slug, room_type_slug):
         except RoomType.DoesNotExist:
             return None
 
+    # Read before the room type, as the hotel page reads it: the page kept
+    # under a version is never older than that version.
+    catalogue = namespace_version("catalogue")
     room_type = cached("catalogue", ["room-type", slug, room_type_slug], load, ttl=CATALOGUE_TTL)
     if room_type is None:
         raise Http404("No such room type.")
@@ -136,7 +154,9 @@ def room_type_detail(request, slug, room_type_slug):
             option = option_card(availability)
         else:
             status = 400
-    return render(
+    # Validation reads the UTC date (StayForm.earliest_check_in).
+    stay_form_key = form_key(stay_form, today, timezone.now().date())
+    return render_page(
         request,
         "inventory/room_type_detail.html",
         {
@@ -145,9 +165,16 @@ def room_type_detail(request, slug, room_type_slug):
             "calendar": calendar,
             "calendar_days": GUEST_CALENDAR_DAYS,
             "stay_form": stay_form,
-            # Validation reads the UTC date (StayForm.earliest_check_in).
-            "stay_form_key": form_key(stay_form, today, timezone.now().date()),
+            "stay_form_key": stay_form_key,
             "option": option,
         },
+        # The catalogue's version names the room type and its hotel, the
+        # calendar's pieces and the option name themselves.
+        key=(
+            ("room-type", room_type.pk, catalogue, calendar, stay_form_key, option)
+            if catalogue is not None and stay_form_key is not None
+            else None
+        ),
+        max_age=CATALOGUE_TTL,
         status=status,
     )
