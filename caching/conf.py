@@ -37,10 +37,12 @@ DEFAULTS = {
     "CACHE_FRAGMENT_MAX_BYTES": 32 * 1024 * 1024,
     # Whole pages (caching.pages) this process keeps for guests who are not
     # signed in, and their total size in characters. A results page is about
-    # 50 KB, a hotel page with a stay's options about 20 KB. The blocks in
-    # their keys (the results, the options) are not counted: as much again.
-    "CACHE_PAGE_MAX_ENTRIES": 2000,
-    "CACHE_PAGE_MAX_BYTES": 16 * 1024 * 1024,
+    # 42,000 characters, a hotel page with a stay's options 8,000, a room
+    # type page 7,000: the benchmark's popular pages (50 hotels, 20 stays)
+    # take about 20 million. The blocks in their keys (the results, the
+    # options) are not counted: as much again.
+    "CACHE_PAGE_MAX_ENTRIES": 5000,
+    "CACHE_PAGE_MAX_BYTES": 32 * 1024 * 1024,
     # Seconds a shared fragment ({% fragment ... shared %}) lives in Redis.
     # Keyed by its values, it never goes stale; this only bounds memory.
     "CACHE_FRAGMENT_SHARED_TTL": 120,

@@ -526,8 +526,8 @@ CACHE_ERROR_LOG_INTERVAL = env.float("CACHE_ERROR_LOG_INTERVAL", default=60.0)
 CACHE_STATS_FLUSH_INTERVAL = env.float("CACHE_STATS_FLUSH_INTERVAL", default=10.0)
 CACHE_FRAGMENT_MAX_ENTRIES = env.int("CACHE_FRAGMENT_MAX_ENTRIES", default=20000)
 CACHE_FRAGMENT_MAX_BYTES = env.int("CACHE_FRAGMENT_MAX_BYTES", default=32 * 1024 * 1024)
-CACHE_PAGE_MAX_ENTRIES = env.int("CACHE_PAGE_MAX_ENTRIES", default=2000)
-CACHE_PAGE_MAX_BYTES = env.int("CACHE_PAGE_MAX_BYTES", default=16 * 1024 * 1024)
+CACHE_PAGE_MAX_ENTRIES = env.int("CACHE_PAGE_MAX_ENTRIES", default=5000)
+CACHE_PAGE_MAX_BYTES = env.int("CACHE_PAGE_MAX_BYTES", default=32 * 1024 * 1024)
 
 # django-redis logs every error it swallows; during an outage that is one
 # line per cache call, so its logger lets each message through once a minute.
