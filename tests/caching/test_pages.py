@@ -311,3 +311,28 @@ def test_a_negative_page_memo_size_is_refused(settings):
     settings.CACHE_PAGE_MAX_ENTRIES = -1
 
     assert [error.id for error in check_cache_settings(None)] == ["caching.E005"]
+
+
+def test_with_redis_down_the_hotel_page_is_rendered_every_time_and_shows_a_sale(
+    settings, django_capture_on_commit_callbacks
+):
+    from bookings.services import booking_hold
+    from tests.caching.test_failopen import _closed_port, point_cache_at
+
+    hotel, room_type, stay = _on_sale()
+    point_cache_at(settings, f"redis://127.0.0.1:{_closed_port()}/0")
+    for _ in range(3):
+        assert "3 left" in Client().get(hotel.get_absolute_url(), stay).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_hold(
+            room_type=room_type,
+            check_in=date.fromisoformat(stay["check_in"]),
+            check_out=date.fromisoformat(stay["check_out"]),
+            adults=1,
+        )
+    body = Client().get(hotel.get_absolute_url(), stay).content.decode()
+
+    # the catalogue's version is unknown, so no page is kept under it
+    assert "2 left" in body and "3 left" not in body
+    assert len(pages.memo) == 0
