@@ -6,9 +6,7 @@ together: the page frame, its header and navigation, the forms around the
 blocks. That work is the same for every guest who is not signed in and has no
 message waiting, and it cost a cached hotel page about a third of its time.
 
-    return render_page(
-        request, "hotel/home.html", context, key=("home", form_key, cities), max_age=300
-    )
+    return render_page(request, "hotel/home.html", context, key=key, max_age=CATALOGUE_TTL)
 
 renders the page as a fragment (caching.fragments): from ``context`` alone,
 without the request, its context processors or the signed-in header, the
@@ -28,6 +26,7 @@ A page rendered this way must not read ``request``, ``user``, ``perms`` or
 its context.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.messages import get_messages
@@ -46,7 +45,7 @@ memo = FragmentMemo(max_entries="CACHE_PAGE_MAX_ENTRIES", max_size="CACHE_PAGE_M
 def render_page(
     request: HttpRequest,
     template_name: str,
-    context: dict[str, Any],
+    context: dict[str, Any] | Callable[[], dict[str, Any]],
     *,
     key: Any,
     max_age: float,
@@ -57,20 +56,26 @@ def render_page(
 
     ``max_age`` is the TTL of the values ``key`` names by a namespace version:
     were their invalidation lost for good (Redis down as it was sent), the
-    page would be served stale no longer than they are.
+    page would be served stale no longer than they are. ``context`` may be a
+    function that builds it, called only when the page is rendered: a page
+    served from the memo then builds no form and reads nothing it shows.
     """
     if key is None or not _as_for_everyone(request):
-        return render(request, template_name, context, status=status)
+        return render(request, template_name, _built(context), status=status)
     period = int(local.clock() // max_age)
     memo_key = (template_name, status, *conditions(), period, key)
     pieces = memo.get(memo_key)
     if pieces is None:
         stats.record(NAMESPACE, "local", "miss")
-        pieces = render_pieces(template_name, context)
+        pieces = render_pieces(template_name, _built(context))
         memo.set(memo_key, pieces)
     else:
         stats.record(NAMESPACE, "local", "hit")
     return HttpResponse(fill(pieces, csrf(request)), status=status)
+
+
+def _built(context: dict[str, Any] | Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    return context() if callable(context) else context
 
 
 def _as_for_everyone(request: HttpRequest) -> bool:

@@ -27,14 +27,21 @@ STAY_FIELDS = ("check_in", "check_out", "adults", "children")
 
 @require_GET
 def home(request):
-    form = SearchForm(initial={"adults": 2, "children": 0})
-    cities = city_cards(cached("catalogue", ["cities"], selectors.cities, ttl=CATALOGUE_TTL))
-    key = form_key(form)
+    # The page shows the search form, the same for everyone, and the cities,
+    # read under the catalogue's version: read first, so that the page kept
+    # under it is never older. A page served from memory builds neither.
+    catalogue = namespace_version("catalogue")
+
+    def context() -> dict:
+        form = SearchForm(initial={"adults": 2, "children": 0})
+        cities = cached("catalogue", ["cities"], selectors.cities, ttl=CATALOGUE_TTL)
+        return {"form": form, "form_key": form_key(form), "cities": city_cards(cities)}
+
     return render_page(
         request,
         "hotel/home.html",
-        {"form": form, "form_key": key, "cities": cities},
-        key=("home", key, cities),
+        context,
+        key=None if catalogue is None else ("home", catalogue),
         max_age=CATALOGUE_TTL,
     )
 

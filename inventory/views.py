@@ -131,17 +131,13 @@ def room_type_detail(request, slug, room_type_slug):
     if room_type is None:
         raise Http404("No such room type.")
     today = timezone.now().astimezone(room_type.hotel.tzinfo).date()
+    # Validation reads the UTC date (StayForm.earliest_check_in).
+    utc_today = timezone.now().date()
     calendar = room_type_calendar_block(room_type=room_type, start=today, days=GUEST_CALENDAR_DAYS)
-    stay_form = (
-        StayForm(request.GET)
-        if "check_in" in request.GET
-        else StayForm(
-            initial={"check_in": today + timedelta(days=1), "check_out": today + timedelta(days=2)}
-        )
-    )
+    stay_form = StayForm(request.GET) if "check_in" in request.GET else None
     option = None
     status = 200
-    if stay_form.is_bound:
+    if stay_form is not None:
         if stay_form.is_valid():
             data = stay_form.cleaned_data
             [availability] = room_types_availability(
@@ -154,25 +150,37 @@ def room_type_detail(request, slug, room_type_slug):
             option = option_card(availability)
         else:
             status = 400
-    # Validation reads the UTC date (StayForm.earliest_check_in).
-    stay_form_key = form_key(stay_form, today, timezone.now().date())
-    return render_page(
-        request,
-        "inventory/room_type_detail.html",
-        {
+
+    def context() -> dict:
+        # Without a stay asked for, the form offers one from tomorrow.
+        form = stay_form or StayForm(
+            initial={"check_in": today + timedelta(days=1), "check_out": today + timedelta(days=2)}
+        )
+        return {
             "room_type": room_type,
             "hotel": room_type.hotel,
             "calendar": calendar,
             "calendar_days": GUEST_CALENDAR_DAYS,
-            "stay_form": stay_form,
-            "stay_form_key": stay_form_key,
+            "stay_form": form,
+            "stay_form_key": form_key(form, today, utc_today),
             "option": option,
-        },
-        # The catalogue's version names the room type and its hotel, the
-        # calendar's pieces and the option name themselves.
+        }
+
+    # The catalogue's version names the room type and its hotel, the
+    # calendar's pieces and the option name themselves; the form is named by
+    # the stay asked for, or by the days it offers one from.
+    stay_key = (
+        form_key(stay_form, today, utc_today)
+        if stay_form is not None
+        else ("no stay", today, utc_today)
+    )
+    return render_page(
+        request,
+        "inventory/room_type_detail.html",
+        context,
         key=(
-            ("room-type", room_type.pk, catalogue, calendar, stay_form_key, option)
-            if catalogue is not None and stay_form_key is not None
+            ("room-type", room_type.pk, catalogue, calendar, stay_key, option)
+            if catalogue is not None
             else None
         ),
         max_age=CATALOGUE_TTL,

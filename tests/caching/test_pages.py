@@ -126,6 +126,20 @@ def test_a_page_from_the_memo_is_the_page_djangos_render_gives(monkeypatch):
     assert len(pages.memo) == len(_variants(hotel, room_type, stay)) - 1
 
 
+def test_a_home_page_from_the_memo_builds_no_form(monkeypatch):
+    from hotel import views
+
+    _on_sale()
+    built = []
+    form_class = views.SearchForm
+    monkeypatch.setattr(views, "SearchForm", lambda **kw: built.append(1) or form_class(**kw))
+
+    bodies = [Client().get(reverse("hotel:home")).content.decode() for _ in range(3)]
+
+    assert len(built) == 2
+    assert bodies[2] == bodies[0] and 'name="check_in"' in bodies[2]
+
+
 def test_a_token_from_a_kept_page_passes_the_csrf_check_of_a_hold():
     hotel, room_type, stay = _on_sale()
     for _ in range(2):
