@@ -126,18 +126,34 @@ def test_a_page_from_the_memo_is_the_page_djangos_render_gives(monkeypatch):
     assert len(pages.memo) == len(_variants(hotel, room_type, stay)) - 1
 
 
-def test_a_home_page_from_the_memo_builds_no_form(monkeypatch):
+def test_a_home_page_from_the_memo_builds_no_form_and_reads_no_cities(monkeypatch):
     from hotel import views
 
     _on_sale()
-    built = []
-    form_class = views.SearchForm
+    built, read = [], []
+    form_class, cached = views.SearchForm, views.cached
     monkeypatch.setattr(views, "SearchForm", lambda **kw: built.append(1) or form_class(**kw))
+    monkeypatch.setattr(views, "cached", lambda *a, **kw: read.append(a[1]) or cached(*a, **kw))
 
     bodies = [Client().get(reverse("hotel:home")).content.decode() for _ in range(3)]
 
+    assert len(built) == 2 and read == [["cities"], ["cities"]]
+    assert bodies[2] == bodies[0] and 'name="check_in"' in bodies[2] and "Porto" in bodies[2]
+
+
+def test_a_room_type_page_from_the_memo_builds_no_stay_form(monkeypatch):
+    from inventory import views
+
+    hotel, room_type, _stay = _on_sale()
+    built = []
+    form_class = views.StayForm
+    monkeypatch.setattr(views, "StayForm", lambda *a, **kw: built.append(1) or form_class(*a, **kw))
+
+    bodies = [Client().get(_room_type_path(hotel, room_type)).content.decode() for _ in range(3)]
+
     assert len(built) == 2
-    assert bodies[2] == bodies[0] and 'name="check_in"' in bodies[2]
+    assert _without_per_request_values(bodies[2]) == _without_per_request_values(bodies[0])
+    assert 'name="check_in"' in bodies[2]
 
 
 def test_a_token_from_a_kept_page_passes_the_csrf_check_of_a_hold():
