@@ -17,9 +17,9 @@ every response fills in its request's values. The caller's ``key`` must
 determine everything the page shows, as a fragment's ``key=`` does: each
 cached block by its value (a block's pieces are their own key) or by the
 namespace version it was read under, and the request's parameters the page
-echoes. ``None`` renders as Django's
-``render`` does. So does a request from a guest who is signed in (the header
-shows their name) or who has a message waiting (the page shows and consumes it).
+echoes. ``None`` renders as Django's ``render`` does. So does a request from
+a guest who is signed in (the header shows their name) or who has a message
+waiting (the page shows and consumes it).
 
 A page rendered this way must not read ``request``, ``user``, ``perms`` or
 ``messages`` in its templates except where base.html does: they are not in

@@ -153,8 +153,15 @@ def room_type_detail(request, slug, room_type_slug):
 
     def context() -> dict:
         # Without a stay asked for, the form offers one from tomorrow.
-        form = stay_form or StayForm(
-            initial={"check_in": today + timedelta(days=1), "check_out": today + timedelta(days=2)}
+        form = (
+            stay_form
+            if stay_form is not None
+            else StayForm(
+                initial={
+                    "check_in": today + timedelta(days=1),
+                    "check_out": today + timedelta(days=2),
+                }
+            )
         )
         return {
             "room_type": room_type,

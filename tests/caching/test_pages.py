@@ -49,6 +49,18 @@ def _pages(hotel, room_type, stay):
     }
 
 
+def _hold_a_room(room_type, stay) -> None:
+    """A guest of one adult holds one room of ``room_type`` for ``stay``."""
+    from bookings.services import booking_hold
+
+    booking_hold(
+        room_type=room_type,
+        check_in=date.fromisoformat(stay["check_in"]),
+        check_out=date.fromisoformat(stay["check_out"]),
+        adults=1,
+    )
+
+
 def _without_per_request_values(body: str) -> str:
     return IDEMPOTENCY.sub("", TOKEN.sub("", body))
 
@@ -230,8 +242,6 @@ def test_the_stay_is_shown_as_the_guest_typed_it_not_as_a_kept_page_of_the_same_
     "page", ["search", "hotel page", "room type page", "room type page for the stay"]
 )
 def test_a_sale_is_shown_on_the_next_page(page, django_capture_on_commit_callbacks):
-    from bookings.services import booking_hold
-
     hotel, room_type, stay = _on_sale()
     path, query = {
         **_pages(hotel, room_type, stay),
@@ -244,12 +254,7 @@ def test_a_sale_is_shown_on_the_next_page(page, django_capture_on_commit_callbac
         assert "3 left" in Client().get(path, query).content.decode()
 
     with django_capture_on_commit_callbacks(execute=True):
-        booking_hold(
-            room_type=room_type,
-            check_in=date.fromisoformat(stay["check_in"]),
-            check_out=date.fromisoformat(stay["check_out"]),
-            adults=1,
-        )
+        _hold_a_room(room_type, stay)
     body = Client().get(path, query).content.decode()
 
     assert "2 left" in body and "3 left" not in body
@@ -346,7 +351,6 @@ def test_a_negative_page_memo_size_is_refused(settings):
 def test_with_redis_down_the_hotel_page_is_rendered_every_time_and_shows_a_sale(
     settings, django_capture_on_commit_callbacks
 ):
-    from bookings.services import booking_hold
     from tests.caching.test_failopen import _closed_port, point_cache_at
 
     hotel, room_type, stay = _on_sale()
@@ -355,12 +359,7 @@ def test_with_redis_down_the_hotel_page_is_rendered_every_time_and_shows_a_sale(
         assert "3 left" in Client().get(hotel.get_absolute_url(), stay).content.decode()
 
     with django_capture_on_commit_callbacks(execute=True):
-        booking_hold(
-            room_type=room_type,
-            check_in=date.fromisoformat(stay["check_in"]),
-            check_out=date.fromisoformat(stay["check_out"]),
-            adults=1,
-        )
+        _hold_a_room(room_type, stay)
     body = Client().get(hotel.get_absolute_url(), stay).content.decode()
 
     # the catalogue's version is unknown, so no page is kept under it
