@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from tests.servers import require
 
@@ -24,21 +25,32 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
         require(f"Chromium not found at {CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH")
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread for the whole
-    # session; the tests' own ORM calls between page actions are synchronous
-    # and safe. Child processes never inherit the flag (tests/servers.py).
+    # Playwright's sync API runs an event loop in this thread while it is
+    # open, so for the module only; the tests' own ORM calls between page
+    # actions are synchronous and safe. Child processes never inherit the
+    # flag (tests/servers.py).
+    #
+    # Under a running loop Django keeps this thread's connections apart from
+    # those it holds without one (asgiref's thread-critical Local), and
+    # neither set can close the other's. Closed on the way in and on the way
+    # out, neither is left open unseen: a restore in place refuses to run
+    # beside any other session on the database.
+    connections.close_all()
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
+            try:
+                yield browser
+            finally:
+                browser.close()
+                connections.close_all()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
