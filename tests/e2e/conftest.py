@@ -40,7 +40,9 @@ def browser():
     # those it holds without one (asgiref's thread-critical Local), and
     # neither set can close the other's. Closed on the way in and on the way
     # out, neither is left open unseen: a restore in place refuses to run
-    # beside any other session on the database.
+    # beside any other session on the database. The way out matters most:
+    # the loop's set is never seen again once it stops. It is closed while
+    # the flag still allows it (close() refuses under a running loop).
     connections.close_all()
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
@@ -49,8 +51,10 @@ def browser():
             try:
                 yield browser
             finally:
-                browser.close()
-                connections.close_all()
+                try:
+                    browser.close()
+                finally:
+                    connections.close_all()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
