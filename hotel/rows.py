@@ -1,4 +1,4 @@
-"""Model instances read by plain SQL, for the few hot reads where the ORM costs more than the query.
+"""Model instances read and written in plain SQL, where the ORM costs more than the query.
 
 ``model_columns`` names a model's columns for a SELECT under a table alias
 and turns the matching slice of a result row back into an instance, with
@@ -7,13 +7,19 @@ decimals; JSON), found once per database instead of on every read. The
 columns are named, never ``*``: a prepared statement whose result gains a
 column (a migration under running processes) fails until it is prepared
 again.
+
+``insert`` and ``update`` write instances as ``bulk_create`` and
+``save(update_fields=...)`` would, each value prepared as they prepare it,
+without building and compiling their query on every call.
 """
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db.models import Model
+from django.db import DatabaseError
+from django.db.models import NOT_PROVIDED, Model
+from django.db.models.fields import AutoFieldMixin
 
 T = TypeVar("T")
 
@@ -99,3 +105,130 @@ def read_instances(connection, text: str, params: Sequence, columns: Sequence[Mo
             at += part.width
         found.append(instances)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    fields: tuple
+    returning: tuple
+    sql: str
+
+
+def insert(connection, objs: Sequence[Model]) -> None:
+    """INSERT ``objs``, all of one model, in one statement: ``bulk_create`` without its compiler.
+
+    Each value is prepared as the ORM prepares it: the field's ``pre_save``
+    (which stamps ``auto_now_add`` and ``auto_now`` on the object), then
+    ``get_db_prep_save``. Related objects are checked as ``save`` checks them.
+    The ids the database returns are set on the objects, which then count as
+    saved. Like ``bulk_create``, it sends no signal: for the models nothing
+    listens to. A database that cannot return rows from an INSERT (SQLite
+    before 3.35) saves them one by one through the ORM.
+    """
+    if not objs:
+        return
+    model = type(objs[0])
+    if not connection.features.can_return_rows_from_bulk_insert:
+        for obj in objs:
+            obj.save(using=connection.alias, force_insert=True)
+        return
+    statement = per_database(
+        connection,
+        (model, "insert", len(objs)),
+        lambda: _insert_statement(model, len(objs), connection),
+    )
+    params = []
+    for obj in objs:
+        check_related_saved(obj)
+        params += [
+            field.get_db_prep_save(field.pre_save(obj, True), connection)
+            for field in statement.fields
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, params)
+        returned = cursor.fetchall() if statement.returning else [()] * len(objs)
+    for obj, values in zip(objs, returned, strict=True):
+        for field, value in zip(statement.returning, values, strict=True):
+            setattr(obj, field.attname, value)
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def _insert_statement(model: type[Model], rows: int, connection) -> _Statement:
+    meta = model._meta
+    returning = tuple(meta.db_returning_fields)
+    if any(not isinstance(field, AutoFieldMixin) for field in returning):
+        raise TypeError(
+            f"{model.__name__} returns more than its id from an INSERT: save it instead."
+        )
+    fields = tuple(
+        field for field in meta.concrete_fields if field not in returning and not field.generated
+    )
+    if any(field.db_default is not NOT_PROVIDED for field in fields):
+        raise TypeError(f"{model.__name__} has a database default: save it instead.")
+    quote = connection.ops.quote_name
+    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # Names quoted by the backend; every value is a parameter.
+    columns = ", ".join(quote(field.column) for field in fields)
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([marks] * rows)}"  # noqa: S608
+    if returning:
+        returning_sql, _params = connection.ops.return_insert_columns(returning)
+        sql += f" {returning_sql}"
+    return _Statement(fields=fields, returning=returning, sql=sql)
+
+
+def update(connection, obj: Model, names: Sequence[str]) -> None:
+    """UPDATE the fields ``names`` of the saved ``obj``: ``save(update_fields=names)``, uncompiled.
+
+    Each value is prepared as ``save`` prepares it (``pre_save``, which
+    stamps ``auto_now``, then ``get_db_prep_save``). Like ``save``, it raises
+    DatabaseError when no row has the object's id. No signal is sent: for
+    the models nothing listens to.
+    """
+    model = type(obj)
+    statement = per_database(
+        connection,
+        (model, "update", tuple(names)),
+        lambda: _update_statement(model, names, connection),
+    )
+    check_related_saved(obj, statement.fields)
+    params = [
+        field.get_db_prep_save(field.pre_save(obj, False), connection) for field in statement.fields
+    ]
+    params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, params)
+        if cursor.rowcount != 1:
+            raise DatabaseError(f"{model.__name__} {obj.pk} was not updated: no row has its id.")
+
+
+def _update_statement(model: type[Model], names: Sequence[str], connection) -> _Statement:
+    meta = model._meta
+    fields = tuple(meta.get_field(name) for name in names)
+    if any(not field.concrete or field.primary_key or field.generated for field in fields):
+        raise TypeError(f"Only {model.__name__}'s own columns can be updated: {names}.")
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    # Names quoted by the backend; every value is a parameter.
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    return _Statement(fields=fields, returning=(), sql=sql)
+
+
+def check_related_saved(obj: Model, fields: Sequence | None = None) -> None:
+    """Refuse an object whose related object was never saved, as ``save`` and ``bulk_create`` do.
+
+    Its id would otherwise be written as NULL. One saved after it was
+    assigned gives its id now.
+    """
+    for field in obj._meta.concrete_fields if fields is None else fields:
+        if not field.is_relation or not field.is_cached(obj):
+            continue
+        related = getattr(obj, field.name)
+        if related is None:
+            continue
+        if related.pk is None:
+            raise ValueError(
+                f"Cannot save {type(obj).__name__} with the unsaved related object {field.name!r}."
+            )
+        if getattr(obj, field.attname) != related.pk:
+            setattr(obj, field.attname, related.pk)

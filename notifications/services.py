@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from bookings.links import booking_signed_url
 from bookings.selectors import booking_nights
+from hotel.rows import check_related_saved
 
 from .exceptions import NotificationError, TransientDeliveryError
 from .formatting import format_day, format_money, format_time_of_day
@@ -159,7 +160,6 @@ _INSERT_SQL = (
 _INSERTED_FIELDS = tuple(
     field for field in Notification._meta.concrete_fields if not field.primary_key
 )
-_RELATIONS = tuple(field for field in _INSERTED_FIELDS if field.is_relation)
 
 
 def _insert_new(rows: list[Notification], connection) -> dict[str, int]:
@@ -173,7 +173,7 @@ def _insert_new(rows: list[Notification], connection) -> dict[str, int]:
     ``bulk_create`` itself, and no id is known: every row is read back.
     """
     for row in rows:
-        _check_related_saved(row)
+        check_related_saved(row)
     if not connection.features.can_return_rows_from_bulk_insert:
         Notification.objects.using(connection.alias).bulk_create(rows, ignore_conflicts=True)
         return {}
@@ -194,26 +194,6 @@ def _insert_new(rows: list[Notification], connection) -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {dedupe_key: pk for pk, dedupe_key in cursor.fetchall()}
-
-
-def _check_related_saved(row: Notification) -> None:
-    """Refuse a row whose booking (or original) was never saved, as ``bulk_create`` does.
-
-    Its id would otherwise be written as NULL, and the message cut off from
-    what it reports. One saved after it was assigned gives its id now.
-    """
-    for field in _RELATIONS:
-        if not field.is_cached(row):
-            continue
-        related = getattr(row, field.name)
-        if related is None:
-            continue
-        if related.pk is None:
-            raise ValueError(
-                f"Cannot queue a notification with the unsaved related object {field.name!r}."
-            )
-        if getattr(row, field.attname) != related.pk:
-            setattr(row, field.attname, related.pk)
 
 
 def dispatch_on_commit(notification_id: int) -> None:
