@@ -17,7 +17,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.db.models import NOT_PROVIDED, Model
 from django.db.models.fields import AutoFieldMixin
 
@@ -112,50 +112,72 @@ class _Statement:
     fields: tuple
     returning: tuple
     sql: str
+    unnest: bool = False
 
 
 def insert(connection, objs: Sequence[Model]) -> None:
-    """INSERT ``objs``, all of one model, in one statement: ``bulk_create`` without its compiler.
+    """INSERT the new ``objs``, all of one model, in one statement: ``bulk_create`` uncompiled.
 
     Each value is prepared as the ORM prepares it: the field's ``pre_save``
     (which stamps ``auto_now_add`` and ``auto_now`` on the object), then
     ``get_db_prep_save``. Related objects are checked as ``save`` checks them.
     The ids the database returns are set on the objects, which then count as
-    saved. Like ``bulk_create``, it sends no signal: for the models nothing
-    listens to. A database that cannot return rows from an INSERT (SQLite
-    before 3.35) saves them one by one through the ORM.
+    saved. Several rows go in as ``bulk_create`` sends them: on PostgreSQL one
+    array a column (UNNEST), so that one statement, prepared once, serves
+    any number of rows. Like ``bulk_create``, it sends no signal: for the
+    models nothing listens to. A database that cannot return rows from an
+    INSERT (SQLite before 3.35) saves them one by one through the ORM.
     """
     if not objs:
         return
     model = type(objs[0])
+    for obj in objs:
+        if type(obj) is not model:
+            raise TypeError(f"One model a statement: {type(obj).__name__} among {model.__name__}.")
+        if not obj._state.adding or obj.pk is not None:
+            raise ValueError(f"{model.__name__} {obj.pk} is not new: insert() writes new rows.")
     if not connection.features.can_return_rows_from_bulk_insert:
         for obj in objs:
             obj.save(using=connection.alias, force_insert=True)
         return
+    unnest = (
+        len(objs) > 1
+        and connection.vendor == "postgresql"
+        and per_database(connection, (model, "unnests"), lambda: _unnests(model, connection))
+    )
     statement = per_database(
         connection,
-        (model, "insert", len(objs)),
-        lambda: _insert_statement(model, len(objs), connection),
+        (model, "insert", "unnest" if unnest else len(objs)),
+        lambda: _insert_statement(model, len(objs), connection, unnest=unnest),
     )
-    params = []
+    values = []
     for obj in objs:
         check_related_saved(obj)
-        params += [
-            field.get_db_prep_save(field.pre_save(obj, True), connection)
-            for field in statement.fields
-        ]
-    with connection.cursor() as cursor:
+        values.append(
+            [
+                field.get_db_prep_save(field.pre_save(obj, True), connection)
+                for field in statement.fields
+            ]
+        )
+    if statement.unnest:
+        params = [list(column) for column in zip(*values, strict=True)]
+    else:
+        params = [value for row in values for value in row]
+    # As save() does: an error leaves the transaction to roll back, even if caught.
+    with transaction.mark_for_rollback_on_error(connection.alias), connection.cursor() as cursor:
         cursor.execute(statement.sql, params)
         returned = cursor.fetchall() if statement.returning else [()] * len(objs)
-    for obj, values in zip(objs, returned, strict=True):
-        for field, value in zip(statement.returning, values, strict=True):
+    for obj, row in zip(objs, returned, strict=True):
+        for field, value in zip(statement.returning, row, strict=True):
             setattr(obj, field.attname, value)
         obj._state.adding = False
         obj._state.db = connection.alias
 
 
-def _insert_statement(model: type[Model], rows: int, connection) -> _Statement:
+def _insert_statement(model: type[Model], rows: int, connection, *, unnest: bool) -> _Statement:
     meta = model._meta
+    if meta.parents:
+        raise TypeError(f"{model.__name__} inherits its table: save it instead.")
     returning = tuple(meta.db_returning_fields)
     if any(not isinstance(field, AutoFieldMixin) for field in returning):
         raise TypeError(
@@ -167,14 +189,31 @@ def _insert_statement(model: type[Model], rows: int, connection) -> _Statement:
     if any(field.db_default is not NOT_PROVIDED for field in fields):
         raise TypeError(f"{model.__name__} has a database default: save it instead.")
     quote = connection.ops.quote_name
-    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    if unnest:
+        # As Django's PostgreSQL compiler writes it, the types without their
+        # parameters (varchar[], not varchar(50)[]).
+        arrays = ", ".join(f"(%s)::{field.db_type(connection).split('(')[0]}[]" for field in fields)
+        values = f"SELECT * FROM UNNEST({arrays})"  # noqa: S608 - the backend's own type names
+    else:
+        values = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * rows)
     # Names quoted by the backend; every value is a parameter.
     columns = ", ".join(quote(field.column) for field in fields)
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([marks] * rows)}"  # noqa: S608
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) {values}"
     if returning:
         returning_sql, _params = connection.ops.return_insert_columns(returning)
         sql += f" {returning_sql}"
-    return _Statement(fields=fields, returning=returning, sql=sql)
+    return _Statement(fields=fields, returning=returning, sql=sql, unnest=unnest)
+
+
+def _unnests(model: type[Model], connection) -> bool:
+    """Whether each column's values can go in as one typed array, as Django's compiler checks."""
+    fields = [field for field in model._meta.concrete_fields if not field.db_returning]
+    return not any(
+        hasattr(field, "get_placeholder")
+        or (field.target_field if field.is_relation else field).get_internal_type()
+        not in connection.data_types
+        for field in fields
+    )
 
 
 def update(connection, obj: Model, names: Sequence[str]) -> None:
@@ -186,6 +225,8 @@ def update(connection, obj: Model, names: Sequence[str]) -> None:
     the models nothing listens to.
     """
     model = type(obj)
+    if obj.pk is None:
+        raise ValueError(f"{model.__name__} has no id: it was never saved.")
     statement = per_database(
         connection,
         (model, "update", tuple(names)),
@@ -196,7 +237,7 @@ def update(connection, obj: Model, names: Sequence[str]) -> None:
         field.get_db_prep_save(field.pre_save(obj, False), connection) for field in statement.fields
     ]
     params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
-    with connection.cursor() as cursor:
+    with transaction.mark_for_rollback_on_error(connection.alias), connection.cursor() as cursor:
         cursor.execute(statement.sql, params)
         if cursor.rowcount != 1:
             raise DatabaseError(f"{model.__name__} {obj.pk} was not updated: no row has its id.")
@@ -205,8 +246,10 @@ def update(connection, obj: Model, names: Sequence[str]) -> None:
 def _update_statement(model: type[Model], names: Sequence[str], connection) -> _Statement:
     meta = model._meta
     fields = tuple(meta.get_field(name) for name in names)
-    if any(not field.concrete or field.primary_key or field.generated for field in fields):
-        raise TypeError(f"Only {model.__name__}'s own columns can be updated: {names}.")
+    if len(set(fields)) != len(fields) or any(
+        not field.concrete or field.primary_key or field.generated for field in fields
+    ):
+        raise TypeError(f"Name each of {model.__name__}'s own columns once: {names}.")
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     # Names quoted by the backend; every value is a parameter.

@@ -4,13 +4,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bookings.models import Booking, BookingEvent, BookingNight
 from hotel import rows
-from tests.factories import BookingFactory, RoomTypeFactory, UserFactory
+from tests.factories import BookingFactory, RoomFactory, RoomTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -145,5 +145,75 @@ def test_an_update_of_a_row_that_is_gone_raises_as_save_does():
 def test_an_update_refuses_what_is_not_one_of_the_models_own_columns(name):
     booking = BookingFactory()
 
-    with pytest.raises(TypeError, match="own columns"):
+    with pytest.raises(TypeError, match="own columns once"):
         rows.update(connection, booking, [name])
+
+
+def test_several_rows_go_in_as_one_statement_whatever_their_number_as_bulk_create_sends_them():
+    booking = BookingFactory()
+
+    first = date(2031, 1, 1)
+
+    def sql_for(nights: int) -> str:
+        nonlocal first
+        rows_ = [
+            BookingNight(booking=booking, date=first + timedelta(days=i), price=1)
+            for i in range(nights)
+        ]
+        first += timedelta(days=nights)
+        sent = []
+
+        def note(execute, sql, params, many, context):
+            sent.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(note):
+            rows.insert(connection, rows_)
+        (sql,) = sent
+        return sql
+
+    # one statement text, prepared once on each connection, for any stay length
+    assert sql_for(2) == sql_for(5) == sql_for(3)
+    assert "UNNEST" in sql_for(2) and sql_for(1) != sql_for(2)
+    assert BookingNight.objects.filter(booking=booking).count() == 2 + 5 + 3 + 2 + 2 + 1
+
+
+def test_a_refused_insert_inside_a_transaction_leaves_it_to_roll_back_as_save_does():
+    first = BookingFactory()
+    twin = _booking(first.room_type, first.guest, reference=first.reference)
+
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            rows.insert(connection, [twin])
+        # caught, yet the block rolls back instead of committing
+        assert connection.needs_rollback
+
+    assert Booking.objects.filter(reference=first.reference).count() == 1
+
+
+def test_only_new_objects_of_one_model_are_inserted():
+    saved = BookingFactory()
+    with pytest.raises(ValueError, match="is not new"):
+        rows.insert(connection, [saved])
+    with pytest.raises(TypeError, match="One model a statement"):
+        rows.insert(
+            connection,
+            [BookingEvent(booking=saved, to_status="hold"), BookingNight(booking=saved)],
+        )
+
+
+def test_an_update_writes_a_related_objects_id():
+    booking = BookingFactory(room=None)
+    room = RoomFactory(room_type=booking.room_type)
+    booking.room = room
+
+    rows.update(connection, booking, ["room", "updated_at"])
+
+    assert Booking.objects.get(pk=booking.pk).room_id == room.pk
+
+
+def test_an_update_needs_a_saved_object_and_each_column_once():
+    with pytest.raises(ValueError, match="never saved"):
+        rows.update(connection, BookingFactory.build(), ["status"])
+    with pytest.raises(TypeError, match="once"):
+        rows.update(connection, BookingFactory(), ["status", "status"])
