@@ -6,6 +6,9 @@ from functools import lru_cache
 from babel.numbers import format_currency
 from django import template
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import dateformat
 from django.utils.translation import get_language, to_locale
@@ -27,6 +30,29 @@ def nav_url(name: str) -> str:
     Every page's header links five of them; ``reverse`` costs about 30 µs a call.
     """
     return _fixed_url(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF, name)
+
+
+@lru_cache(maxsize=64)
+def _static_url(path: str) -> str:
+    return static(path)
+
+
+@register.simple_tag
+def static_url(path: str) -> str:
+    """``{% static path %}``, looked up once per process.
+
+    The manifest storage reads its manifest once, when it starts, so a
+    path's URL does not change while the process runs; looking it up again
+    on every page the template engine renders cost about 10 µs a page.
+    """
+    return _static_url(path)
+
+
+@receiver(setting_changed, dispatch_uid="hotel.static_url")
+def _forget_static_urls(*, setting: str, **kwargs) -> None:
+    # The storage itself starts again when these change (django.test.signals).
+    if setting in {"STATIC_URL", "STATIC_ROOT", "STORAGES"}:
+        _static_url.cache_clear()
 
 
 @lru_cache(maxsize=8192)

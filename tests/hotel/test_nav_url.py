@@ -24,3 +24,18 @@ def test_nav_url_follows_the_urlconf_in_force(settings):
     assert _nav_url("hotel:home") == "/"
     settings.ROOT_URLCONF = "tests.hotel.urls_mounted"
     assert _nav_url("hotel:home") == "/stay/"
+
+
+def _static_url(path: str) -> str:
+    return Template(f"{{% load hotel_tags %}}{{% static_url '{path}' %}}").render(Context())
+
+
+def test_static_url_is_what_static_gives_and_follows_a_change_of_settings():
+    from django.templatetags.static import static
+    from django.test import override_settings
+
+    assert _static_url("css/site.css") == static("css/site.css")
+    with override_settings(STATIC_URL="/assets/"):
+        assert _static_url("css/site.css") == static("css/site.css") == "/assets/css/site.css"
+    assert _static_url("css/site.css") == static("css/site.css")
+    assert _static_url("a b&c.css") == static("a b&c.css").replace("&", "&amp;")
