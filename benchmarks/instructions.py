@@ -17,13 +17,16 @@ and nothing else. The copy keeps the context's cache handles, as a web
 process's thread keeps them from one request to the next (an empty context
 made each request open its cache client again).
 
-Two things would make the path through the code differ from run to run,
-and both are fixed. PYTHONHASHSEED, so the order of sets and dicts. And the
+Three things would make the path through the code differ from run to run,
+and all are fixed. PYTHONHASHSEED, so the order of sets and dicts. The
 clock the read cache goes by (``caching.local.clock``: how often the
 namespace versions are checked, when the in-process copies expire): under
 callgrind a request takes 20 to 50 times as long as it does, so it moves
 on by STEP_SECONDS a request instead, as if the process served 50 requests
-a second.
+a second. And what Redis holds: the counted process keeps its cache under
+a key prefix of its own and empties it as it starts, so that the stays
+each round asks for the first time (the new-stay scenarios, a third of the
+load test's searches and hotel pages) are new to the shared tier too.
 
 Counted: the application from the first middleware to the response, the
 database and Redis clients (psycopg, redis-py) included; waiting counts
@@ -61,8 +64,10 @@ SCENARIOS = {
     "GET home": "the home page",
     "GET search, cached": "a city's search for a stay, the results cached",
     "GET search, cold": "the same, its city's namespace invalidated first",
+    "GET search, new stay": "the same city for a stay this process was not asked for before",
     "GET hotel page (stay), cached": "a hotel's page for a stay, the availability cached",
     "GET hotel page (stay), cold": "the same, the stay's weeks of its offers invalidated first",
+    "GET hotel page (stay), new stay": "the same hotel for a stay not asked for before",
     "GET room type page, cached": "a room type's page with its 60-day calendar, cached",
     "GET room type page, cold": "the same, its calendar's weeks invalidated first (a sale)",
     "POST hold": "hold a room type for 2 nights (a 302 to the details step)",
@@ -74,6 +79,8 @@ SCENARIOS = {
 DISCARDED = "(discarded)"
 # How far the read cache's clock moves on for each request.
 STEP_SECONDS = 0.02
+# Stays the new-stay scenarios can ask for, each once (_Guest._new_stay): two a round.
+NEW_STAYS = 45 * 4 * 2 * 2
 # Callgrind runs the counted requests 20 to 50 times slower than they run.
 SECONDS_PER_COUNTED_REQUEST = 3.0
 
@@ -97,6 +104,8 @@ def run_under_callgrind(
     unavailable = callgrind_unavailable()
     if unavailable:
         raise RuntimeError(unavailable)
+    if 2 * (requests + warmup) > NEW_STAYS:
+        raise ValueError(f"At most {NEW_STAYS // 2} rounds: each asks for two new stays.")
     with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as tmp:
         plan_path = Path(tmp) / "plan.json"
         out = Path(tmp) / "callgrind.out"
@@ -117,7 +126,13 @@ def run_under_callgrind(
             f"--seed={seed}",
             f"--plan={plan_path}",
         ]
-        child_env = {**(env if env is not None else os.environ), "PYTHONHASHSEED": "0"}
+        # A cache of the counted process's own, emptied as it starts (_inner):
+        # each run starts from the same state, whatever earlier runs stored.
+        child_env = {
+            **(env if env is not None else os.environ),
+            "PYTHONHASHSEED": "0",
+            "CACHE_KEY_PREFIX": "instructions",
+        }
         limit = 120 + SECONDS_PER_COUNTED_REQUEST * len(SCENARIOS) * requests
         try:
             done = subprocess.run(  # noqa: S603 - our own argv
@@ -275,12 +290,18 @@ def _inner(args) -> None:
 
     django.setup()
     from django.conf import settings
+    from django.core.cache import cache
 
     from caching import local
     from config.process import tune_garbage_collector
 
     # As a gunicorn worker of config/wsgi.py runs.
     tune_garbage_collector()
+    # Its own keys only (CACHE_KEY_PREFIX): what earlier runs stored would
+    # answer this run's new stays from the shared tier.
+    delete_pattern = getattr(cache, "delete_pattern", None)
+    if delete_pattern is not None:
+        delete_pattern("*")
     clock = _SteppedClock()
     local.clock = clock
     guest = _Guest(random.Random(args.seed))
@@ -384,6 +405,25 @@ class _Guest:
             raise SystemExit("The dataset has under 30 nights for sale: build it again.")
         self.search_path = reverse("inventory:search")
         self.hold_path = reverse("bookings:hold")
+        self.new_stays = 0
+
+    def _new_stay(self) -> dict:
+        """A stay, and party, that no earlier round asked for: a new key for every cache.
+
+        Within the first weeks for sale (from 8 days ahead), so that the
+        holds, weeks later, change none of them.
+        """
+        k = self.new_stays
+        self.new_stays += 1
+        if k >= NEW_STAYS:
+            raise SystemExit(f"More than {NEW_STAYS} rounds: no new stay is left to ask for.")
+        check_in = self.today + timedelta(days=8 + k % 45)
+        return {
+            "check_in": check_in.isoformat(),
+            "check_out": (check_in + timedelta(days=1 + k // 45 % 4)).isoformat(),
+            "adults": 1 + k // 180 % 2,
+            "children": k // 360,
+        }
 
     def _expect(self, response, name: str, *statuses: int):
         if response.status_code not in statuses:
@@ -422,6 +462,10 @@ class _Guest:
         )
         invalidate(f"availability:city:{self.hotel.city.lower()}")
         self._expect(send("GET search, cold", lambda: get(self.search_path, search)), "search", 200)
+        new_search = {"q": self.hotel.city, **self._new_stay()}
+        self._expect(
+            send("GET search, new stay", lambda: get(self.search_path, new_search)), "search", 200
+        )
         self._expect(
             send("GET hotel page (stay), cached", lambda: get(hotel_path, self.stay)),
             "hotel page",
@@ -439,6 +483,12 @@ class _Guest:
         )
         self._expect(
             send("GET hotel page (stay), cold", lambda: get(hotel_path, self.stay)),
+            "hotel page",
+            200,
+        )
+        new_stay = self._new_stay()
+        self._expect(
+            send("GET hotel page (stay), new stay", lambda: get(hotel_path, new_stay)),
             "hotel page",
             200,
         )

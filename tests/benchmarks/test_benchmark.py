@@ -533,6 +533,15 @@ def test_an_outage_run_that_cannot_drop_packets_here_says_why(monkeypatch):
         outage.run_outage(args, log=lambda _message: None)
 
 
+def test_an_instructions_run_with_more_rounds_than_new_stays_is_refused_before_it_starts():
+    from benchmarks.instructions import NEW_STAYS, run_under_callgrind
+    from tests.servers import require_callgrind
+
+    require_callgrind()
+    with pytest.raises(ValueError, match=f"At most {NEW_STAYS // 2} rounds"):
+        run_under_callgrind(requests=NEW_STAYS // 2, warmup=1, seed=3)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_each_scenario_is_counted_alone_and_the_same_in_every_run(dataset):
     from benchmarks.instructions import failed, markdown, run_under_callgrind
@@ -565,6 +574,11 @@ def test_each_scenario_is_counted_alone_and_the_same_in_every_run(dataset):
     # what the read cache saves shows
     cold, cached = by_name[0]["GET search, cold"], by_name[0]["GET search, cached"]
     assert cold["min"] > cached["min"] * 1.1, (cold, cached)
+    # and a stay nobody asked for before finds nothing kept, the whole page included
+    new = by_name[0]["GET search, new stay"]
+    assert new["min"] > cold["min"], (new, cold)
+    new = by_name[0]["GET hotel page (stay), new stay"]
+    assert new["min"] > by_name[0]["GET hotel page (stay), cached"]["max"] * 1.5, new
     # and a second run counts the same requests alike, the ones the garbage
     # collector ran in aside (the fewest), where times drift by 10 to 30%
     for name, s in by_name[0].items():
