@@ -79,8 +79,13 @@ SCENARIOS = {
 DISCARDED = "(discarded)"
 # How far the read cache's clock moves on for each request.
 STEP_SECONDS = 0.02
-# Stays the new-stay scenarios can ask for, each once (_Guest._new_stay): two a round.
-NEW_STAYS = 45 * 4 * 2 * 2
+# Stays the new-stay scenarios can ask for, each once (_Guest._new_stay): two a
+# round, on 40 days of arrival for 1 to 4 nights, never the same dates twice
+# (the nights' figures are cached by dates, whatever the party).
+NEW_STAY_DAYS = 40
+NEW_STAYS = NEW_STAY_DAYS * 4
+# The last night a new stay or the holds may ask for, days ahead.
+NIGHTS_FOR_SALE = 8 + NEW_STAY_DAYS + 4
 # Callgrind runs the counted requests 20 to 50 times slower than they run.
 SECONDS_PER_COUNTED_REQUEST = 3.0
 
@@ -101,11 +106,11 @@ def run_under_callgrind(
     ``baseline``, an earlier run's results (its JSON), is kept with them to be
     shown beside them.
     """
+    if 2 * (requests + warmup) > NEW_STAYS:
+        raise ValueError(f"At most {NEW_STAYS // 2} rounds: each asks for two new stays.")
     unavailable = callgrind_unavailable()
     if unavailable:
         raise RuntimeError(unavailable)
-    if 2 * (requests + warmup) > NEW_STAYS:
-        raise ValueError(f"At most {NEW_STAYS // 2} rounds: each asks for two new stays.")
     with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as tmp:
         plan_path = Path(tmp) / "plan.json"
         out = Path(tmp) / "callgrind.out"
@@ -401,28 +406,32 @@ class _Guest:
         last = RoomInventory.objects.aggregate(last=Max("date"))["last"]
         # Holds go to the second half of the nights for sale, where fewer are taken.
         self.ahead = min(120, (last - self.today).days) if last else 0
-        if self.ahead < 30:
-            raise SystemExit("The dataset has under 30 nights for sale: build it again.")
+        if self.ahead < NIGHTS_FOR_SALE:
+            raise SystemExit(
+                f"The dataset has under {NIGHTS_FOR_SALE} nights for sale: build it again."
+            )
         self.search_path = reverse("inventory:search")
         self.hold_path = reverse("bookings:hold")
         self.new_stays = 0
 
     def _new_stay(self) -> dict:
-        """A stay, and party, that no earlier round asked for: a new key for every cache.
+        """Dates that no earlier request asked for: a new key for every cache that reads them.
 
-        Within the first weeks for sale (from 8 days ahead), so that the
-        holds, weeks later, change none of them.
+        Within the first weeks for sale, 8 to 51 days ahead. The round's
+        hold may fall on the same nights (on a small dataset), but it is
+        cancelled within the round, so every round reads them as they were.
         """
         k = self.new_stays
         self.new_stays += 1
         if k >= NEW_STAYS:
-            raise SystemExit(f"More than {NEW_STAYS} rounds: no new stay is left to ask for.")
-        check_in = self.today + timedelta(days=8 + k % 45)
+            raise SystemExit(f"More than {NEW_STAYS} new stays: none is left to ask for.")
+        check_in = self.today + timedelta(days=8 + k % NEW_STAY_DAYS)
+        nights = 1 + k // NEW_STAY_DAYS
         return {
             "check_in": check_in.isoformat(),
-            "check_out": (check_in + timedelta(days=1 + k // 45 % 4)).isoformat(),
-            "adults": 1 + k // 180 % 2,
-            "children": k // 360,
+            "check_out": (check_in + timedelta(days=nights)).isoformat(),
+            "adults": 2,
+            "children": 0,
         }
 
     def _expect(self, response, name: str, *statuses: int):

@@ -534,12 +534,14 @@ def test_an_outage_run_that_cannot_drop_packets_here_says_why(monkeypatch):
 
 
 def test_an_instructions_run_with_more_rounds_than_new_stays_is_refused_before_it_starts():
+    from benchmarks.__main__ import parser
     from benchmarks.instructions import NEW_STAYS, run_under_callgrind
-    from tests.servers import require_callgrind
 
-    require_callgrind()
     with pytest.raises(ValueError, match=f"At most {NEW_STAYS // 2} rounds"):
         run_under_callgrind(requests=NEW_STAYS // 2, warmup=1, seed=3)
+    # and the command line allows no more
+    most = parser().parse_args(["instructions", "--requests", "70", "--warmup", "10"])
+    assert most.requests + most.warmup <= NEW_STAYS // 2
 
 
 @pytest.mark.django_db(transaction=True)
