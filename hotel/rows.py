@@ -134,7 +134,8 @@ def insert(connection, objs: Sequence[Model]) -> None:
     for obj in objs:
         if type(obj) is not model:
             raise TypeError(f"One model a statement: {type(obj).__name__} among {model.__name__}.")
-        if not obj._state.adding or obj.pk is not None:
+        # An id the database gives (not a default such as a UUID's) means a saved row.
+        if not obj._state.adding or (obj.pk is not None and model._meta.pk.db_returning):
             raise ValueError(f"{model.__name__} {obj.pk} is not new: insert() writes new rows.")
     if not connection.features.can_return_rows_from_bulk_insert:
         for obj in objs:

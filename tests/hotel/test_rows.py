@@ -195,6 +195,9 @@ def test_only_new_objects_of_one_model_are_inserted():
     saved = BookingFactory()
     with pytest.raises(ValueError, match="is not new"):
         rows.insert(connection, [saved])
+    # an id the database gives, set by hand, would be overwritten by the one it returns
+    with pytest.raises(ValueError, match="is not new"):
+        rows.insert(connection, [BookingEvent(pk=10**9, booking=saved, to_status="hold")])
     with pytest.raises(TypeError, match="One model a statement"):
         rows.insert(
             connection,
