@@ -184,9 +184,7 @@ def _insert_statement(model: type[Model], rows: int, connection, *, unnest: bool
         raise TypeError(
             f"{model.__name__} returns more than its id from an INSERT: save it instead."
         )
-    fields = tuple(
-        field for field in meta.concrete_fields if field not in returning and not field.generated
-    )
+    fields = _inserted_fields(model)
     if any(field.db_default is not NOT_PROVIDED for field in fields):
         raise TypeError(f"{model.__name__} has a database default: save it instead.")
     quote = connection.ops.quote_name
@@ -206,14 +204,22 @@ def _insert_statement(model: type[Model], rows: int, connection, *, unnest: bool
     return _Statement(fields=fields, returning=returning, sql=sql, unnest=unnest)
 
 
+def _inserted_fields(model: type[Model]) -> tuple:
+    """The columns an INSERT writes: all but those the database fills in."""
+    return tuple(
+        field
+        for field in model._meta.concrete_fields
+        if not field.db_returning and not field.generated
+    )
+
+
 def _unnests(model: type[Model], connection) -> bool:
     """Whether each column's values can go in as one typed array, as Django's compiler checks."""
-    fields = [field for field in model._meta.concrete_fields if not field.db_returning]
     return not any(
         hasattr(field, "get_placeholder")
         or (field.target_field if field.is_relation else field).get_internal_type()
         not in connection.data_types
-        for field in fields
+        for field in _inserted_fields(model)
     )
 
 
